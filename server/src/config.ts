@@ -1,0 +1,70 @@
+// The one typed configuration object. Nothing else in the server reads process.env.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerConfig {
+  /** TCP port the HTTP server listens on (0 picks a free one). */
+  port: number;
+  /** Host/interface to bind. */
+  host: string;
+  /** Public base URL of the server, used for absolute URLs it writes (fullUrl, Location, links). */
+  baseUrl: string;
+  /** MongoDB connection string; when unset the server starts a local database under dataDir. */
+  mongoUri: string | undefined;
+  /** Database name inside the MongoDB deployment. */
+  databaseName: string;
+  /** Where the local database keeps its data and where its binary is built. */
+  dataDir: string;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
+  /** Largest number of entries accepted in a batch or transaction Bundle. */
+  maxBundleEntries: number;
+  /** pino log level. */
+  logLevel: string;
+  /** Default and maximum page size for history (and later search). */
+  defaultPageSize: number;
+  maxPageSize: number;
+  /** Root of the repository (for fhir-profiles/ and seed-data/). */
+  rootDir: string;
+}
+
+const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function intFrom(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`Configuration: ${name} must be a non-negative integer, got "${value}"`);
+  }
+  return n;
+}
+
+function bytesFrom(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!m) throw new Error(`Configuration: ${name} must be a size like 5mb or 1048576, got "${value}"`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const factor = unit === 'gb' ? 1024 ** 3 : unit === 'mb' ? 1024 ** 2 : unit === 'kb' ? 1024 : 1;
+  return Number(m[1]) * factor;
+}
+
+/** Reads the configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const port = intFrom('PORT', env.PORT, 8080);
+  const host = env.HOST || '0.0.0.0';
+  const baseUrl = (env.BASE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
+  return {
+    port,
+    host,
+    baseUrl,
+    mongoUri: env.MONGODB_URI || undefined,
+    databaseName: env.MONGODB_DB || 'fhir',
+    dataDir: path.resolve(rootDir, env.DATA_DIR || '.data'),
+    maxBodyBytes: bytesFrom('MAX_BODY_SIZE', env.MAX_BODY_SIZE, 16 * 1024 * 1024),
+    maxBundleEntries: intFrom('MAX_BUNDLE_ENTRIES', env.MAX_BUNDLE_ENTRIES, 5000),
+    logLevel: env.LOG_LEVEL || 'info',
+    defaultPageSize: intFrom('DEFAULT_PAGE_SIZE', env.DEFAULT_PAGE_SIZE, 20),
+    maxPageSize: intFrom('MAX_PAGE_SIZE', env.MAX_PAGE_SIZE, 1000),
+    rootDir,
+  };
+}

@@ -1,0 +1,54 @@
+// How a resource is kept in MongoDB. One collection per resource type holds the current version
+// of each resource (named after the type, e.g. "Observation"); one "history" collection holds
+// every version of every resource, including deletion tombstones.
+import type { Resource } from 'fhir/r4';
+
+/** Extra, derived fields stored beside a resource so it can be found without reading it. */
+export interface ResourceIndexFields {
+  /**
+   * Partition key: the id of the (first) Patient whose compartment holds this resource; for a
+   * Patient, its own id. Absent for resources in no patient's compartment.
+   * See: https://hl7.org/fhir/R4/compartmentdefinition-patient.html
+   */
+  patient?: string;
+  /** Every patient compartment the resource is in, when there are several (else absent). */
+  patients?: string[];
+  /** Search index values, owned by fhir/search (see its README section in the code). */
+  sp?: Record<string, unknown>;
+}
+
+/** Computes the index fields of a resource. Pure and deterministic: reindex relies on it. */
+export type ResourceIndexer = (resource: Resource) => ResourceIndexFields;
+
+/** Current version of one resource, in the collection named after its type. */
+export interface CurrentDocument extends ResourceIndexFields {
+  _id: string;
+  /** versionId as a number (meta.versionId is its decimal string). */
+  vid: number;
+  /** meta.lastUpdated as a Date. */
+  ts: Date;
+  resource: Resource;
+  /** Id of the transaction journal that wrote this version while that transaction is open. */
+  tx?: string;
+}
+
+/** One version of one resource, in the "history" collection. */
+export interface HistoryDocument {
+  /** `${type}/${id}/${vid}` */
+  _id: string;
+  type: string;
+  id: string;
+  vid: number;
+  ts: Date;
+  /** The HTTP method that made this version (POST, PUT, PATCH, DELETE). */
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Absent on a deletion tombstone. */
+  resource?: Resource;
+  patient?: string;
+  tx?: string;
+}
+
+export const HISTORY_COLLECTION = 'history';
+export const JOURNAL_COLLECTION = 'journal';
+
+export const historyId = (type: string, id: string, vid: number) => `${type}/${id}/${vid}`;
