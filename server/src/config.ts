@@ -24,6 +24,12 @@ export interface ServerConfig {
   /** Default and maximum page size for history (and later search). */
   defaultPageSize: number;
   maxPageSize: number;
+  /** Where a built FerretDB binary is cached across clean checkouts (CI sets it). */
+  ferretDbCacheDir: string | undefined;
+  /** How long a transaction's journal lease lasts without renewal before it counts as abandoned. */
+  transactionLeaseMs: number;
+  /** Load the demo data set into an empty database at start. */
+  loadDemoData: boolean;
   /** Root of the repository (for fhir-profiles/ and seed-data/). */
   rootDir: string;
 }
@@ -65,6 +71,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logLevel: env.LOG_LEVEL || 'info',
     defaultPageSize: intFrom('DEFAULT_PAGE_SIZE', env.DEFAULT_PAGE_SIZE, 20),
     maxPageSize: intFrom('MAX_PAGE_SIZE', env.MAX_PAGE_SIZE, 1000),
+    ferretDbCacheDir: env.FERRETDB_CACHE_DIR || undefined,
+    transactionLeaseMs: intFrom('TRANSACTION_LEASE_MS', env.TRANSACTION_LEASE_MS, 15_000),
+    loadDemoData: env.LOAD_DEMO_DATA !== 'false',
     rootDir,
   };
 }

@@ -1,7 +1,7 @@
 // The shapes every FHIR interaction speaks, independent of HTTP.
 // An interaction is (FhirRequest, AccessContext) → Promise<FhirResponse>: REST, batch and
 // transaction entries, operations and bulk export all call the same functions.
-import type { Resource } from 'fhir/r4';
+import type { FhirResource as Resource } from 'fhir/r4';
 
 export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -1,7 +1,7 @@
 // How a resource is kept in MongoDB. One collection per resource type holds the current version
 // of each resource (named after the type, e.g. "Observation"); one "history" collection holds
 // every version of every resource, including deletion tombstones.
-import type { Resource } from 'fhir/r4';
+import type { FhirResource as Resource } from 'fhir/r4';
 
 /** Extra, derived fields stored beside a resource so it can be found without reading it. */
 export interface ResourceIndexFields {

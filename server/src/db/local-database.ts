@@ -1,0 +1,203 @@
+// Brings up the local database when MONGODB_URI is not set: `mongod` from the PATH if there is
+// one, otherwise FerretDB 1.24.2 (SQLite backend) built once with Go into <dataDir>/bin.
+// See DESIGN.md "Local and CI database".
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../logger.ts';
+
+export const FERRETDB_VERSION = 'v1.24.2';
+const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
+
+export interface LocalDatabase {
+  uri: string;
+  kind: 'mongod' | 'ferretdb';
+  /** Stops the database process and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** A problem the user can fix (missing tool, failed build): reported as one clear message. */
+export class LocalDatabaseError extends Error {
+  override name = 'LocalDatabaseError';
+}
+
+function onPath(command: string): string | undefined {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter);
+  for (const dir of dirs) {
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new LocalDatabaseError(`the local database exited with code ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new LocalDatabaseError(`the local database did not open port ${port} within ${timeoutMs} ms`);
+}
+
+/**
+ * Path of a FerretDB binary, building it if needed. A binary cached in FERRETDB_CACHE_DIR
+ * (used by CI) is copied instead of rebuilt.
+ *
+ * `go install …@v1.24.2` does not work here: the module proxy refuses the version list it asks
+ * for, and FerretDB panics at start unless build/version/version.txt is present. So the module
+ * is downloaded with `go mod download`, copied, given its version file, and built with `go build`.
+ */
+export function ensureFerretDbBinary(dataDir: string, log: Logger, cacheDir?: string): string {
+  const binDir = path.join(dataDir, 'bin');
+  const binary = path.join(binDir, 'ferretdb');
+  if (fs.existsSync(binary)) return binary;
+  fs.mkdirSync(binDir, { recursive: true });
+  const cached = cacheDir ? path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`) : undefined;
+  if (cached && fs.existsSync(cached)) {
+    fs.copyFileSync(cached, binary);
+    fs.chmodSync(binary, 0o755);
+    return binary;
+  }
+  const go = onPath('go');
+  if (!go) {
+    throw new LocalDatabaseError(
+      'No database is configured and none can be started: set MONGODB_URI to a MongoDB 6+ server, ' +
+        `put mongod on the PATH, or install the Go toolchain (go 1.22 or newer) so FerretDB ${FERRETDB_VERSION} can be built into ${binDir}.`,
+    );
+  }
+  const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
+  log.info({ version: FERRETDB_VERSION }, 'building FerretDB once (about a minute); later starts reuse it');
+  process.stderr.write(`Building FerretDB ${FERRETDB_VERSION} with Go into ${binDir} (first start only)...\n`);
+  process.stderr.write('  downloading the module...\n');
+  const dl = spawnSync(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
+    env,
+    encoding: 'utf8',
+    cwd: binDir,
+  });
+  if (dl.status !== 0) {
+    throw new LocalDatabaseError(`could not download FerretDB with Go: ${(dl.stderr || dl.stdout).trim()}`);
+  }
+  const moduleDir = (JSON.parse(dl.stdout) as { Dir?: string }).Dir;
+  if (!moduleDir) throw new LocalDatabaseError('go mod download did not report a module directory');
+  const srcDir = path.join(dataDir, 'build', `ferretdb-${FERRETDB_VERSION}`);
+  fs.rmSync(srcDir, { recursive: true, force: true });
+  fs.cpSync(moduleDir, srcDir, { recursive: true });
+  makeWritable(srcDir);
+  fs.writeFileSync(path.join(srcDir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+  process.stderr.write('  compiling (this takes a minute)...\n');
+  const build = spawnSync(go, ['build', '-trimpath', '-o', binary, './cmd/ferretdb'], {
+    env,
+    cwd: srcDir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (build.status !== 0) throw new LocalDatabaseError(`building FerretDB failed (go build exit ${build.status})`);
+  fs.rmSync(srcDir, { recursive: true, force: true });
+  if (cached) {
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    fs.copyFileSync(binary, cached);
+  }
+  process.stderr.write(`FerretDB built: ${binary}\n`);
+  return binary;
+}
+
+function makeWritable(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    fs.chmodSync(p, entry.isDirectory() ? 0o755 : 0o644);
+    if (entry.isDirectory()) makeWritable(p);
+  }
+  fs.chmodSync(dir, 0o755);
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Starts mongod or FerretDB with data under dataDir on a free loopback port. The FerretDB binary
+ * lives in <binaryDir>/bin (binaryDir defaults to dataDir), so tests can share the one npm start built.
+ */
+export async function startLocalDatabase(
+  dataDir: string,
+  log: Logger,
+  options: { ferretDbCacheDir?: string; binaryDir?: string } = {},
+): Promise<LocalDatabase> {
+  const port = await freePort();
+  const mongod = onPath('mongod');
+  let child: ChildProcess;
+  let kind: LocalDatabase['kind'];
+  if (mongod) {
+    const dbPath = path.join(dataDir, 'mongod');
+    fs.mkdirSync(dbPath, { recursive: true });
+    kind = 'mongod';
+    child = spawn(mongod, ['--dbpath', dbPath, '--bind_ip', '127.0.0.1', '--port', String(port), '--quiet'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } else {
+    const binary = ensureFerretDbBinary(options.binaryDir ?? dataDir, log, options.ferretDbCacheDir);
+    const dbDir = path.join(dataDir, 'ferretdb');
+    fs.mkdirSync(dbDir, { recursive: true });
+    kind = 'ferretdb';
+    child = spawn(
+      binary,
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dbDir}/`,
+        `--listen-addr=127.0.0.1:${port}`,
+        '--debug-addr=-',
+        '--telemetry=disable',
+        `--state-dir=${dbDir}`,
+        '--log-level=error',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  }
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  try {
+    await waitForPort(port, child, 30_000);
+  } catch (err) {
+    await stopProcess(child);
+    throw new LocalDatabaseError(`${(err as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`);
+  }
+  log.info({ kind, port }, 'local database started');
+  return { uri: `mongodb://127.0.0.1:${port}/`, kind, stop: () => stopProcess(child) };
+}

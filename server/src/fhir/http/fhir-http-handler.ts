@@ -1,0 +1,142 @@
+// The only FHIR code that knows Express: turns an HTTP request into a FhirRequest, runs the
+// interaction, and writes the FhirResponse (or the OperationOutcome of an error) back.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from '../../logger.ts';
+import { badRequest, OperationOutcomeError, issue, outcome } from '../outcome.ts';
+import type { AccessContext, FhirInteraction, FhirMethod, FhirRequest, FhirResponse } from '../types.ts';
+import { assertAcceptsJson, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const FORWARDED_HEADERS = ['if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
+
+export interface FhirHttpOptions {
+  interaction: FhirInteraction;
+  maxBodyBytes: number;
+  log: Logger;
+  /** Builds the AccessContext of a request (the authorization issue replaces the default). */
+  accessContext?: (req: Request, res: Response) => AccessContext;
+}
+
+function queryParams(originalUrl: string): Array<[string, string]> {
+  const q = originalUrl.indexOf('?');
+  if (q < 0) return [];
+  try {
+    return [...new URLSearchParams(originalUrl.slice(q + 1)).entries()];
+  } catch {
+    throw badRequest('The query string cannot be decoded');
+  }
+}
+
+function parseBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
+  if (!raw || raw.length === 0) return undefined;
+  if (!contentType) {
+    throw new OperationOutcomeError(415, [issue('error', 'not-supported', 'A request body needs a Content-Type, e.g. application/fhir+json')]);
+  }
+  if (!BODY_TYPES.has(contentType)) {
+    throw new OperationOutcomeError(415, [
+      issue('error', 'not-supported', `Content-Type ${contentType.slice(0, 60)} is not supported; send application/fhir+json`),
+    ]);
+  }
+  const text = raw.toString('utf8');
+  if (contentType === 'application/x-www-form-urlencoded') return [...new URLSearchParams(text).entries()];
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new OperationOutcomeError(400, [
+      issue('error', 'structure', `The body is not valid JSON: ${(err as Error).message.slice(0, 200)}`),
+    ]);
+  }
+}
+
+function toFhirRequest(req: Request): FhirRequest {
+  const headers: FhirRequest['headers'] = {};
+  for (const name of FORWARDED_HEADERS) {
+    const v = req.headers[name];
+    if (typeof v === 'string') headers[name] = v;
+  }
+  const contentType = mediaTypeOf(req.headers['content-type']);
+  const params = queryParams(req.originalUrl);
+  let body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, contentType);
+  // POST [type]/_search carries its parameters as a form: they join the query's.
+  // See: https://hl7.org/fhir/R4/http.html#search
+  if (contentType === 'application/x-www-form-urlencoded') {
+    if (!/\/_search\/?$/.test(req.path)) {
+      throw new OperationOutcomeError(415, [issue('error', 'not-supported', 'Form bodies are accepted only by _search')]);
+    }
+    params.push(...(body as Array<[string, string]>));
+    body = undefined;
+  }
+  let path: string;
+  try {
+    path = decodeURIComponent(req.path.replace(/^\/+/, '').replace(/\/+$/, ''));
+  } catch {
+    throw badRequest('The URL path cannot be decoded');
+  }
+  return { method: req.method as FhirMethod, path, params, headers, body, contentType };
+}
+
+/** Set by the app's request-id middleware. */
+export const requestIdOf = (res: Response): string => String(res.locals.requestId ?? '-');
+
+function send(res: Response, req: Request, result: FhirResponse, pretty: boolean): void {
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+  res.status(result.status);
+  if (result.body === undefined || result.status === 204 || result.status === 304) {
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Type', FHIR_JSON);
+  const text = JSON.stringify(result.body, null, pretty ? 2 : undefined);
+  if (req.method === 'HEAD') {
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end();
+    return;
+  }
+  res.send(text);
+}
+
+export function errorResponse(err: unknown, log: Logger, requestId: string): FhirResponse {
+  if (err instanceof OperationOutcomeError) return { status: err.status, body: err.outcome };
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.too.large') {
+    return { status: 413, body: outcome([issue('error', 'too-costly', 'The request body is larger than this server accepts')]) };
+  }
+  if (e?.type === 'request.aborted' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return { status: 400, body: outcome([issue('error', 'invalid', 'The request body could not be read')]) };
+  }
+  // Unexpected: log the error (never the request's contents) and answer without internals.
+  log.error({ requestId, err: { message: e?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+  return {
+    status: 500,
+    body: outcome([issue('fatal', 'exception', `Internal error; quote request id ${requestId} when reporting it`)]),
+  };
+}
+
+export function createFhirHttpRouter(options: FhirHttpOptions): Router {
+  const router = express.Router();
+  const defaultContext = (_req: Request, res: Response): AccessContext => ({
+    requestId: requestIdOf(res),
+    principal: { kind: 'anonymous' },
+  });
+  const contextOf = options.accessContext ?? defaultContext;
+
+  router.use(express.raw({ type: () => true, limit: options.maxBodyBytes }));
+  router.use(async (req: Request, res: Response) => {
+    const pretty = /[?&]_pretty=true(&|$)/.test(req.originalUrl);
+    let result: FhirResponse;
+    try {
+      const fhirReq = toFhirRequest(req);
+      assertAcceptsJson(fhirReq.params.find(([k]) => k === '_format')?.[1], req.headers.accept);
+      result = await options.interaction(fhirReq, contextOf(req, res));
+    } catch (err) {
+      result = errorResponse(err, options.log, requestIdOf(res));
+    }
+    send(res, req, result, pretty);
+  });
+  // Errors raised before our handler (body too large, aborted upload) arrive here.
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    send(res, req, errorResponse(err, options.log, requestIdOf(res)), false);
+  });
+  return router;
+}
+

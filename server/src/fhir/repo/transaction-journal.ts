@@ -1,0 +1,173 @@
+// Atomic transactions without database transactions (FerretDB 1.x and standalone MongoDB have
+// none). Before a transaction writes, it records a journal document naming every resource it
+// will touch and the version each had. Every document it writes carries the journal id. If any
+// write fails, or the server dies half-way, the journal is rolled back: each touched resource is
+// put back to the version it had, and the versions the transaction added are removed from history.
+// A journal holds a lease that its server renews while working; a journal whose lease ran out
+// belongs to a dead server and is rolled back at start-up (or by any live server's sweep).
+import { randomUUID } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import type { Logger } from '../../logger.ts';
+import { conflict } from '../outcome.ts';
+import type { ResourceRepository } from './resource-repository.ts';
+import { JOURNAL_COLLECTION } from './stored-document.ts';
+
+export interface JournalTarget {
+  type: string;
+  id: string;
+  /** Version current before the transaction; 0 when the resource did not exist (or was deleted). */
+  priorVid: number;
+}
+
+interface JournalDocument {
+  _id: string;
+  state: 'pending' | 'rolling-back';
+  startedAt: Date;
+  leaseUntil: Date;
+  targets: JournalTarget[];
+}
+
+export class TransactionJournal {
+  private readonly journals: Collection<JournalDocument>;
+  private sweepTimer?: NodeJS.Timeout;
+  /** Transactions this process is running: its own sweep never takes them for dead. */
+  private readonly running = new Set<string>();
+
+  constructor(
+    private readonly repo: ResourceRepository,
+    private readonly log: Logger,
+    private readonly leaseMs: number,
+  ) {
+    this.journals = repo.db.collection<JournalDocument>(JOURNAL_COLLECTION);
+  }
+
+  /** Records the intent; from here on a crash leaves something recovery will undo. */
+  async begin(targets: JournalTarget[]): Promise<OpenTransaction> {
+    const now = Date.now();
+    const doc: JournalDocument = {
+      _id: randomUUID(),
+      state: 'pending',
+      startedAt: new Date(now),
+      leaseUntil: new Date(now + this.leaseMs),
+      targets,
+    };
+    await this.journals.insertOne(doc);
+    this.running.add(doc._id);
+    return new OpenTransaction(doc._id, this.journals, this.leaseMs);
+  }
+
+  /** Forgets a journal whose writes all landed: the transaction is committed. */
+  async commit(tx: OpenTransaction): Promise<void> {
+    tx.stopLease();
+    this.running.delete(tx.id);
+    const res = await this.journals.deleteOne({ _id: tx.id, state: 'pending' });
+    if (res.deletedCount !== 1) {
+      // Another server took our lease for dead and rolled us back: nothing of it stands.
+      throw conflict('The transaction took too long and was rolled back; send it again');
+    }
+  }
+
+  async rollback(tx: OpenTransaction): Promise<void> {
+    tx.stopLease();
+    try {
+      await this.rollbackJournal(tx.id);
+    } finally {
+      this.running.delete(tx.id);
+    }
+  }
+
+  private async rollbackJournal(txId: string): Promise<void> {
+    const journal = await this.journals.findOneAndUpdate(
+      { _id: txId },
+      { $set: { state: 'rolling-back' } },
+      { returnDocument: 'after' },
+    );
+    if (!journal) return;
+    for (const target of journal.targets) await this.restore(txId, target);
+    await this.journals.deleteOne({ _id: txId });
+    this.log.warn({ tx: txId, resources: journal.targets.length }, 'transaction rolled back');
+  }
+
+  /** Puts one resource back to its prior version. Idempotent: recovery may run it twice. */
+  private async restore(txId: string, target: JournalTarget): Promise<void> {
+    const { repo } = this;
+    const current = repo.current(target.type);
+    await repo.history.deleteMany({ type: target.type, id: target.id, tx: txId });
+    const now = await current.findOne({ _id: target.id }, { projection: { vid: 1, tx: 1 } });
+    // Untouched by this transaction: leave it (it may even have moved on through another writer).
+    if (now && now.tx !== txId) return;
+    if (!now && target.priorVid === 0) return;
+    if (target.priorVid === 0) {
+      await current.deleteOne({ _id: target.id, tx: txId });
+      return;
+    }
+    const prior = await repo.history.findOne({ type: target.type, id: target.id, vid: target.priorVid });
+    if (!prior?.resource) {
+      // Prior version was a deletion: the resource must not exist.
+      await current.deleteOne({ _id: target.id, tx: txId });
+      return;
+    }
+    const doc = repo.buildDocument(prior.resource, target.id, prior.vid, prior.ts);
+    if (now) {
+      await current.replaceOne({ _id: target.id, tx: txId }, doc);
+    } else {
+      // The transaction deleted it: bring it back unless someone recreated it meanwhile.
+      await current.replaceOne({ _id: target.id }, doc, { upsert: true });
+    }
+  }
+
+  /**
+   * Rolls back every journal whose lease has run out. At start-up, waits for leases that are
+   * still running when `waitForLeases` is set, so no half-applied transaction stays visible.
+   */
+  async recover(options: { waitForLeases?: boolean } = {}): Promise<number> {
+    let recovered = 0;
+    for (;;) {
+      const pending = (await this.journals.find({}).toArray()).filter((j) => !this.running.has(j._id));
+      if (pending.length === 0) return recovered;
+      const now = Date.now();
+      const expired = pending.filter((j) => j.leaseUntil.getTime() <= now);
+      for (const j of expired) {
+        await this.rollbackJournal(j._id);
+        recovered++;
+      }
+      if (!options.waitForLeases) return recovered;
+      const waiting = pending.filter((j) => j.leaseUntil.getTime() > now);
+      if (waiting.length === 0) continue;
+      const soonest = Math.min(...waiting.map((j) => j.leaseUntil.getTime()));
+      await new Promise((r) => setTimeout(r, Math.max(50, soonest - now + 10)));
+    }
+  }
+
+  /** Periodically rolls back transactions of servers that died (other instances, or us). */
+  startSweeping(): void {
+    this.sweepTimer = setInterval(() => {
+      this.recover().catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'transaction sweep failed'));
+    }, this.leaseMs);
+    this.sweepTimer.unref();
+  }
+
+  stopSweeping(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+}
+
+/** A running transaction: its id marks written documents; its lease is renewed while it runs. */
+export class OpenTransaction {
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly id: string,
+    journals: Collection<JournalDocument>,
+    leaseMs: number,
+  ) {
+    this.timer = setInterval(() => {
+      journals.updateOne({ _id: id, state: 'pending' }, { $set: { leaseUntil: new Date(Date.now() + leaseMs) } }).catch(() => undefined);
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  stopLease(): void {
+    clearInterval(this.timer);
+  }
+}

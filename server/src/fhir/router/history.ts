@@ -1,0 +1,84 @@
+// History at instance, type and system level, newest first, keyset-paged.
+// See: https://hl7.org/fhir/R4/http.html#history
+import type { Bundle, BundleEntry, BundleLink } from 'fhir/r4';
+import { badRequest } from '../outcome.ts';
+import type { FhirRequest, FhirResponse } from '../types.ts';
+import { etagOf } from './http-semantics.ts';
+import { assertValidId } from './request-body.ts';
+import type { FhirServices } from './services.ts';
+import { parseFhirInstant } from './fhir-dates.ts';
+
+interface Cursor {
+  ts: Date;
+  key: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.ts.getTime(), c.key])).toString('base64url');
+}
+
+function decodeCursor(token: string): Cursor {
+  try {
+    const [ms, key] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof ms === 'number' && Number.isFinite(ms) && typeof key === 'string' && key.length < 300) {
+      return { ts: new Date(ms), key };
+    }
+  } catch {
+    // fall through
+  }
+  throw badRequest('The _cursor paging token is not valid; start again from the first page', ['_cursor']);
+}
+
+export async function history(
+  services: FhirServices,
+  req: FhirRequest,
+  scope: { type?: string; id?: string },
+): Promise<FhirResponse> {
+  if (scope.id) assertValidId(scope.id);
+  const { config, repo } = services;
+  let count = config.defaultPageSize;
+  let since: Date | undefined;
+  let before: Cursor | undefined;
+  for (const [name, value] of req.params) {
+    if (name === '_count') {
+      if (!/^\d{1,6}$/.test(value)) throw badRequest(`_count must be a whole number, got "${value.slice(0, 20)}"`, ['_count']);
+      count = Math.min(Number(value), config.maxPageSize);
+    } else if (name === '_since') {
+      since = parseFhirInstant(value, '_since');
+    } else if (name === '_cursor') {
+      before = decodeCursor(value);
+    }
+  }
+  const fhirBase = `${config.baseUrl}/fhir`;
+  // One extra row tells whether there is a next page without counting.
+  const rows = count === 0 ? [] : await repo.historyPage({ ...scope, since, before, count: count + 1 });
+  const page = rows.slice(0, count);
+  const entries: BundleEntry[] = page.map((h) => {
+    const url = `${h.type}/${h.id}`;
+    const entry: BundleEntry = {
+      fullUrl: `${fhirBase}/${url}`,
+      request: { method: h.method === 'PATCH' ? 'PATCH' : h.method, url: h.method === 'POST' ? h.type : url },
+      response: {
+        status: h.method === 'DELETE' ? '204' : h.vid === 1 && h.method !== 'PATCH' ? '201' : '200',
+        etag: etagOf(h.vid),
+        lastModified: h.ts.toISOString(),
+      },
+    };
+    if (h.resource) entry.resource = h.resource;
+    return entry;
+  });
+  const path = [scope.type, scope.id, '_history'].filter(Boolean).join('/');
+  const keep = req.params.filter(([k]) => k !== '_cursor');
+  const link = (extra: Array<[string, string]>) => {
+    const qs = new URLSearchParams([...keep, ...extra]).toString();
+    return `${fhirBase}/${path}${qs ? `?${qs}` : ''}`;
+  };
+  const links: BundleLink[] = [{ relation: 'self', url: link(before ? [['_cursor', encodeCursor(before)]] : []) }];
+  if (rows.length > count && page.length > 0) {
+    const last = page[page.length - 1];
+    links.push({ relation: 'next', url: link([['_cursor', encodeCursor({ ts: last.ts, key: last._id })]]) });
+  }
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: entries };
+  if (scope.id || count === 0) bundle.total = await repo.countHistory({ ...scope, since });
+  return { status: 200, body: bundle };
+}

@@ -1,0 +1,30 @@
+// Named operations ($name) the router dispatches, with the levels they are offered at.
+// Each operation's code lives in fhir/ops; the CapabilityStatement is generated from this table.
+import type { FhirServices } from './services.ts';
+import type { AccessContext, FhirRequest, FhirResponse } from '../types.ts';
+import { validateOperation } from '../ops/validate-operation.ts';
+
+export type OperationLevel = 'system' | 'type' | 'instance';
+
+export interface OperationDefinitionEntry {
+  name: string;
+  definition: string;
+  level: OperationLevel[];
+  methods: Array<FhirRequest['method']>;
+  run(
+    services: FhirServices,
+    req: FhirRequest,
+    ctx: AccessContext,
+    target: { type?: string; id?: string },
+  ): Promise<FhirResponse>;
+}
+
+export const OPERATIONS: OperationDefinitionEntry[] = [
+  {
+    name: 'validate',
+    definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+    level: ['type', 'instance'],
+    methods: ['POST'],
+    run: validateOperation,
+  },
+];

@@ -1,0 +1,41 @@
+// What the interactions need from the layers below them, passed in once when the router is built.
+import type { OperationOutcomeIssue, FhirResource as Resource } from 'fhir/r4';
+import type { ServerConfig } from '../../config.ts';
+import type { Logger } from '../../logger.ts';
+import type { ResourceRepository } from '../repo/resource-repository.ts';
+import type { TransactionJournal } from '../repo/transaction-journal.ts';
+import type { AccessContext, FhirInteraction, StoredResource } from '../types.ts';
+
+export interface ResourceValidation {
+  /** All issues (errors and warnings) for a resource; nothing thrown. */
+  validate(resource: Resource): OperationOutcomeIssue[];
+  /** Throws an OperationOutcomeError (400 structure, 422 profile) when the resource is invalid. */
+  assertValid(resource: Resource): void;
+}
+
+/** Resolves search criteria (conditional create/update/delete, conditional references). */
+export type ConditionalMatcher = (
+  type: string,
+  params: Array<[string, string]>,
+  ctx: AccessContext,
+  limit: number,
+) => Promise<StoredResource[]>;
+
+export interface FhirServices {
+  config: ServerConfig;
+  log: Logger;
+  repo: ResourceRepository;
+  journal: TransactionJournal;
+  validation: ResourceValidation;
+  findMatches: ConditionalMatcher;
+  /** Search interactions, provided by fhir/search; absent ones answer "not supported". */
+  search?: {
+    type: FhirInteraction;
+    system: FhirInteraction;
+    compartment: FhirInteraction;
+    /** Search parameters per type, for the CapabilityStatement. */
+    parametersOf(type: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
+  };
+  /** Profiles the server validates against, per resource type, for the CapabilityStatement. */
+  supportedProfiles?(type: string): string[];
+}

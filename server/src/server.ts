@@ -1,0 +1,101 @@
+// Composition: database → repository, journal, validation, search → router → app → listening
+// HTTP server. main.ts runs it from the command line; tests and benchmarks start it in-process.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import { createApp } from './app.ts';
+import { connectDatabase, type Database } from './db/connection.ts';
+import { ensureCoreIndexes } from './fhir/repo/indexes.ts';
+import { ResourceRepository } from './fhir/repo/resource-repository.ts';
+import { TransactionJournal } from './fhir/repo/transaction-journal.ts';
+import { createFhirRouter } from './fhir/router/fhir-router.ts';
+import type { FhirServices } from './fhir/router/services.ts';
+import { createResourceIndexer } from './fhir/search/indexer.ts';
+import { FhirSchema } from './fhir/validate/fhir-schema.ts';
+import { notSupported, badRequest } from './fhir/outcome.ts';
+// TEMPORARY wiring until validate/ and search/ publish their entry points.
+async function createValidation(_c: ServerConfig) {
+  const schema = new FhirSchema();
+  const validate = (r: import('fhir/r4').Resource) => {
+    const fn = schema.validatorFor(r.resourceType);
+    if (!fn || fn(r)) return [];
+    return (fn.errors ?? []).map((e) => ({ severity: 'error' as const, code: 'structure' as const, diagnostics: `${e.instancePath} ${e.message}` }));
+  };
+  return {
+    validate,
+    assertValid(r: import('fhir/r4').Resource) {
+      const issues = validate(r);
+      if (issues.length) throw badRequest(issues.map((i) => i.diagnostics).join('; '));
+    },
+    supportedProfiles: (_t: string) => [] as string[],
+  };
+}
+function createSearch(_o: unknown) {
+  return {
+    findMatches: async () => {
+      throw notSupported('search not yet wired');
+    },
+    interactions: undefined,
+  };
+}
+
+export interface RunningServer {
+  /** Where the server listens, e.g. http://127.0.0.1:8080 */
+  url: string;
+  database: Database;
+  services: FhirServices;
+  /** Stops accepting requests, finishes the ones in flight, then closes the database. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const database = await connectDatabase(config, log);
+  try {
+    await ensureCoreIndexes(database.db);
+    const repo = new ResourceRepository(database.db, createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }));
+    const journal = new TransactionJournal(repo, log, config.transactionLeaseMs);
+    // Transactions left half-done by a crash are undone before the first request is served.
+    const recovered = await journal.recover({ waitForLeases: true });
+    if (recovered > 0) log.warn({ recovered }, 'rolled back transactions left by a previous run');
+    journal.startSweeping();
+    const validation = await createValidation(config);
+    const search = createSearch({ config, repo, log });
+    const services: FhirServices = {
+      config,
+      log,
+      repo,
+      journal,
+      validation,
+      findMatches: search.findMatches,
+      search: search.interactions,
+      supportedProfiles: validation.supportedProfiles,
+    };
+    const app = createApp({ config, log, fhir: createFhirRouter(services), isDatabaseHealthy: database.isHealthy });
+    const server = http.createServer(app);
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+    log.info({ url, fhir: `${config.baseUrl}/fhir` }, 'FHIR server listening');
+    return {
+      url,
+      database,
+      services,
+      async close() {
+        journal.stopSweeping();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
