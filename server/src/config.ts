@@ -30,6 +30,14 @@ export interface ServerConfig {
   transactionLeaseMs: number;
   /** Load the demo data set into an empty database at start. */
   loadDemoData: boolean;
+  /**
+   * Resources of the six central types (Patient, Observation, Appointment, MedicationRequest,
+   * Communication, Invoice) must conform to one of our profiles (fhir-profiles/README.md).
+   * Off by default so that plain R4 clients keep working.
+   */
+  requireProfiles: boolean;
+  /** Folder of the StructureDefinitions/ValueSets/CodeSystems the validator loads. */
+  profilesDir: string;
   /** Root of the repository (for fhir-profiles/ and seed-data/). */
   rootDir: string;
 }
@@ -54,6 +62,13 @@ function bytesFrom(name: string, value: string | undefined, fallback: number): n
   return Number(m[1]) * factor;
 }
 
+function booleanFrom(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  throw new Error(`Configuration: ${name} must be true or false, got "${value}"`);
+}
+
 /** Reads the configuration from an environment (process.env by default). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const port = intFrom('PORT', env.PORT, 8080);
@@ -74,6 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ferretDbCacheDir: env.FERRETDB_CACHE_DIR || undefined,
     transactionLeaseMs: intFrom('TRANSACTION_LEASE_MS', env.TRANSACTION_LEASE_MS, 15_000),
     loadDemoData: env.LOAD_DEMO_DATA !== 'false',
+    requireProfiles: booleanFrom('REQUIRE_PROFILES', env.REQUIRE_PROFILES, false),
+    profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'fhir-profiles'),
     rootDir,
   };
 }
