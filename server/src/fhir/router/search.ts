@@ -1,0 +1,143 @@
+// The search interactions: type search (GET /{type}, POST /{type}/_search), system search
+// (GET /?_type=...), Patient compartment search (GET /Patient/{id}/{type}), and the matcher that
+// conditional create/update/delete use. Each returns a searchset Bundle.
+// See: https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/search.html
+import type { Bundle, BundleEntry, BundleLink, FhirResource } from 'fhir/r4';
+import type { Db, Document } from 'mongodb';
+import type { ServerConfig } from '../../config.ts';
+import { badRequest, issue, outcome } from '../outcome.ts';
+import { toStoredResource } from '../repo/resource-repository.ts';
+import { parseSearchRequest } from '../search/query/parse-search.ts';
+import type { SearchRequest } from '../search/query/search-request.ts';
+import { isResourceType, searchParamRegistry, type SearchParamRegistry } from '../search/registry.ts';
+import { runSearch, type SearchEnvironment } from '../search/execute/run-search.ts';
+import type { TypedDoc } from '../search/execute/includes.ts';
+import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
+import { preferStrictHandling } from './http-semantics.ts';
+import { shapeResource } from './resource-shaping.ts';
+
+export interface SearchDependencies {
+  db: Db;
+  config: ServerConfig;
+  registry?: SearchParamRegistry;
+  /**
+   * Access rules as a MongoDB condition per type for this caller, ANDed into every query before
+   * paging (matches, _include/_revinclude, chain and _has sub-queries). Undefined: no restriction.
+   */
+  restrict?: (type: string, ctx: AccessContext) => Document | undefined;
+}
+
+export interface SearchInteractions {
+  type: FhirInteraction;
+  system: FhirInteraction;
+  compartment: FhirInteraction;
+  parametersOf(type: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
+  findMatches(type: string, params: Array<[string, string]>, ctx: AccessContext, limit: number): Promise<StoredResource[]>;
+}
+
+export function createSearchInteractions(deps: SearchDependencies): SearchInteractions {
+  const registry = deps.registry ?? searchParamRegistry();
+  const fhirBase = `${deps.config.baseUrl}/fhir`;
+  const envFor = (ctx: AccessContext): SearchEnvironment => ({
+    db: deps.db,
+    registry,
+    baseUrl: fhirBase,
+    restrict: (type) => deps.restrict?.(type, ctx),
+  });
+  const parse = (req: FhirRequest, types: string[], compartment?: SearchRequest['compartment']) =>
+    parseSearchRequest(req.params, {
+      types,
+      compartment,
+      registry,
+      defaultCount: deps.config.defaultPageSize,
+      maxCount: deps.config.maxPageSize,
+      strict: preferStrictHandling(req),
+    });
+
+  const respond = async (req: FhirRequest, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
+    const result = await runSearch(sreq, envFor(ctx));
+    const shaping = { summary: sreq.summary, elements: sreq.elements };
+    const entry = (t: TypedDoc, mode: 'match' | 'include'): BundleEntry => ({
+      fullUrl: `${fhirBase}/${t.type}/${t.doc._id}`,
+      resource: shapeResource(toStoredResource(t.doc).resource as FhirResource, shaping),
+      search: { mode },
+    });
+    const entries: BundleEntry[] = [
+      ...result.matches.map((m) => entry(m, 'match')),
+      ...result.includes.map((m) => entry(m, 'include')),
+    ];
+    if (sreq.ignored.length > 0) {
+      entries.push({
+        resource: outcome(sreq.ignored.map((i) => issue('warning', 'not-supported', `Parameter ${i.name} was ignored: ${i.reason}`, [i.name]))),
+        search: { mode: 'outcome' },
+      });
+    }
+    const link = (relation: string, cursor?: string | null): BundleLink => {
+      const params = req.params.filter(([k]) => k !== '_cursor');
+      if (cursor) params.push(['_cursor', cursor]);
+      const qs = new URLSearchParams(params).toString();
+      return { relation, url: `${fhirBase}/${path}${qs ? `?${qs}` : ''}` };
+    };
+    const links = [link('self', sreq.cursor)];
+    if (result.next) links.push(link('next', result.next));
+    if (result.previous) links.push(link('previous', result.previous));
+    const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
+    if (result.total !== undefined) bundle.total = result.total;
+    bundle.link = links;
+    if (entries.length > 0) bundle.entry = entries;
+    return { status: 200, body: bundle };
+  };
+
+  const typeSearch: FhirInteraction = async (req, ctx) => {
+    const type = req.path.split('/')[0];
+    return respond(req, ctx, parse(req, [type]), type);
+  };
+
+  const systemSearch: FhirInteraction = async (req, ctx) => {
+    const typeParams = req.params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
+    for (const t of typeParams) if (!isResourceType(t)) throw badRequest(`_type: ${t} is not a resource type`, ['_type']);
+    let types = [...new Set(typeParams)];
+    if (types.length === 0) {
+      // Without _type every stored type is searched (collections that exist hold resources).
+      const names = await deps.db.listCollections({}, { nameOnly: true }).toArray();
+      types = names.map((c) => c.name).filter(isResourceType).sort();
+    }
+    return respond(req, ctx, parse(req, types), '');
+  };
+
+  const compartmentSearch: FhirInteraction = async (req, ctx) => {
+    const [, id, type] = req.path.split('/');
+    return respond(req, ctx, parse(req, [type], { type: 'Patient', id }), `Patient/${id}/${type}`);
+  };
+
+  return {
+    type: typeSearch,
+    system: systemSearch,
+    compartment: compartmentSearch,
+    parametersOf: (type) =>
+      registry
+        .all(type)
+        .filter((p) => p.expression && p.type !== 'special')
+        .map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+    async findMatches(type, params, ctx, limit) {
+      const sreq = parseSearchRequest(params, {
+        types: [type],
+        registry,
+        defaultCount: limit,
+        maxCount: limit,
+        strict: true, // a condition that silently ignored a parameter would match the wrong resources
+      });
+      sreq.count = limit;
+      sreq.include = [];
+      sreq.revinclude = [];
+      const result = await runSearch({ ...sreq, total: 'none' }, envFor(ctx));
+      return result.matches.map((m) => toStoredResource(m.doc));
+    },
+  };
+}
+
+/** The shape server.ts composes: the conditional matcher plus the interactions for FhirServices.search. */
+export function createSearch(o: { config: ServerConfig; repo: { db: Db }; restrict?: SearchDependencies['restrict'] }) {
+  const interactions = createSearchInteractions({ db: o.repo.db, config: o.config, restrict: o.restrict });
+  return { findMatches: interactions.findMatches, interactions };
+}

@@ -1,0 +1,165 @@
+// Criteria → MongoDB conditions (ANDed). Chained parameters and _has run sub-queries for ids
+// (no $lookup: FerretDB 1.x does not have it) and become $in conditions.
+// See: https://hl7.org/fhir/R4/search.html#chaining and #has
+import type { Document } from 'mongodb';
+import { badRequest } from '../../outcome.ts';
+import { patientCompartmentParams } from '../compartment.ts';
+import { chainTargets } from '../query/parse-search.ts';
+import { unescapeValue } from '../query/escaping.ts';
+import type { Criterion } from '../query/search-request.ts';
+import type { SearchParam, SearchParamRegistry } from '../registry.ts';
+import { compileDate, dateCondition } from './date-filter.ts';
+import { compileNumber, compileQuantity } from './number-filter.ts';
+import { compileReference, referenceValues } from './reference-filter.ts';
+import { compileString } from './string-filter.ts';
+import { compileToken } from './token-filter.ts';
+import { compileUri } from './uri-filter.ts';
+import { compositeCompiler } from './composite-filter.ts';
+import { partitionCondition } from './partition.ts';
+import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-context.ts';
+
+/** Largest id list a chain or _has sub-query may produce before the search is refused. */
+export const MAX_SUBQUERY_IDS = 10000;
+
+export interface CompileEnvironment {
+  registry: SearchParamRegistry;
+  baseUrl: string;
+  /** Extra conditions (access rules) on every query of a type, sub-queries included. */
+  restrict(type: string): Document | undefined;
+  /** Runs a sub-query; returns at most `limit` documents with the projected fields. */
+  find(type: string, filter: Document, projection: Document, limit: number): Promise<Document[]>;
+}
+
+const compilers: Record<string, ValueCompiler> = {
+  string: compileString,
+  token: compileToken,
+  reference: compileReference,
+  date: compileDate,
+  number: compileNumber,
+  quantity: compileQuantity,
+  uri: compileUri,
+};
+const compilerFor = (type: string): ValueCompiler => {
+  const c = compilers[type];
+  if (!c) throw badRequest(`search parameters of type ${type} are not supported`);
+  return c;
+};
+compilers.composite = compositeCompiler(compilerFor);
+
+export function and(conds: Array<Document | undefined>): Document {
+  const list = conds.filter((c): c is Document => c !== undefined && Object.keys(c).length > 0);
+  if (list.length === 0) return {};
+  if (list.length === 1) return list[0];
+  return { $and: list };
+}
+
+/** OR of alternatives; equalities on one field become a single $in (index-friendly). */
+export function or(conds: Document[]): Document {
+  if (conds.length === 1) return conds[0];
+  const fields = conds.map((c) => Object.keys(c));
+  const field = fields[0][0];
+  if (
+    fields.every((f) => f.length === 1 && f[0] === field && !field.startsWith('$')) &&
+    conds.every((c) => typeof c[field] === 'string')
+  ) {
+    return { [field]: { $in: conds.map((c) => c[field] as string) } };
+  }
+  return { $or: conds };
+}
+
+async function compileOne(type: string, criterion: Criterion, env: CompileEnvironment): Promise<Document[]> {
+  const { key, name } = criterion;
+  if (key.has) return [await hasCondition(type, criterion, env)];
+  if (key.code === '_id') {
+    if (key.modifier === 'not') return [{ _id: { $nin: criterion.values.map(unescapeValue) } }];
+    if (key.modifier) throw badRequest(`${name}: modifier :${key.modifier} is not supported on _id`, [name]);
+    return [or(criterion.values.map((v) => ({ _id: unescapeValue(v) })))];
+  }
+  if (key.code === '_lastUpdated') {
+    if (key.modifier) throw badRequest(`${name}: modifier :${key.modifier} is not supported on _lastUpdated`, [name]);
+    return [or(criterion.values.map((v) => dateCondition(v, name, 'ts', 'ts')))];
+  }
+  const param = env.registry.get(type, key.code);
+  if (!param) throw badRequest(`${key.code} is not a search parameter of ${type}`, [name]);
+  const field = `sp.${param.code}`;
+  if (key.modifier === 'missing') {
+    if (criterion.values.length !== 1 || !['true', 'false'].includes(criterion.values[0])) {
+      throw badRequest(`${name}: :missing takes true or false`, [name]);
+    }
+    return [{ [field]: { $exists: criterion.values[0] === 'false' } }];
+  }
+  if (key.chain) return [await chainCondition(type, param, criterion, env)];
+  const ctx: ValueContext = { name, param, field, modifier: key.modifier, baseUrl: env.baseUrl };
+  const compile = compilerFor(param.type);
+  const conds = criterion.values.map((v) => {
+    if (v === '') throw badRequest(`${name}: empty value`, [name]);
+    return compile(v, ctx);
+  });
+  const out = [or(conds)];
+  const hint = partitionHint(type, param, criterion, ctx);
+  if (hint) out.unshift(hint);
+  return out;
+}
+
+/** `patient=X` / `subject=Patient/X` also constrain the partition key (see partition.ts). */
+function partitionHint(type: string, param: SearchParam, criterion: Criterion, ctx: ValueContext): Document | undefined {
+  if (param.type !== 'reference' || !patientCompartmentParams(type).includes(param.code)) return undefined;
+  if (ctx.modifier && ctx.modifier !== 'Patient') return undefined;
+  const ids: string[] = [];
+  for (const v of criterion.values) {
+    const refs = referenceValues(v, ctx);
+    if ('anyTypeId' in refs) return undefined;
+    const patientRefs = refs.filter((r) => r.startsWith('Patient/'));
+    // Every alternative must be a patient, else a non-patient hit would be excluded.
+    if (patientRefs.length !== refs.length || patientRefs.length === 0) return undefined;
+    ids.push(...patientRefs.map((r) => r.slice('Patient/'.length)));
+  }
+  return partitionCondition(type, param, ids);
+}
+
+async function subQueryIds(type: string, filter: Document, projection: Document, env: CompileEnvironment, name: string) {
+  const docs = await env.find(type, and([filter, env.restrict(type)]), projection, MAX_SUBQUERY_IDS + 1);
+  if (docs.length > MAX_SUBQUERY_IDS) {
+    throw badRequest(`${name}: the chained criterion matches more than ${MAX_SUBQUERY_IDS} ${type} resources; narrow it`, [name]);
+  }
+  return docs;
+}
+
+async function chainCondition(type: string, param: SearchParam, criterion: Criterion, env: CompileEnvironment): Promise<Document> {
+  const { key, name } = criterion;
+  if (param.type !== 'reference' || !key.chain) throw badRequest(`${name}: only reference parameters can be chained`, [name]);
+  const targets = chainTargets(env.registry, param.targets, key);
+  const refs: string[] = [];
+  for (const target of targets) {
+    const inner: Criterion = { name, key: key.chain, values: criterion.values };
+    const filter = and(await compileCriteria(target, [inner], env));
+    const docs = await subQueryIds(target, filter, { _id: 1 }, env, name);
+    refs.push(...docs.map((d) => `${target}/${String(d._id)}`));
+  }
+  if (refs.length === 0) return MATCH_NOTHING;
+  return { [`sp.${param.code}.r`]: { $in: refs } };
+}
+
+async function hasCondition(type: string, criterion: Criterion, env: CompileEnvironment): Promise<Document> {
+  const has = criterion.key.has;
+  if (!has) throw new Error('not a _has criterion');
+  const inner: Criterion = { name: criterion.name, key: has.inner, values: criterion.values };
+  const filter = and(await compileCriteria(has.type, [inner], env));
+  const refField = `sp.${has.param}.r`;
+  const docs = await subQueryIds(has.type, and([filter, { [refField]: { $exists: true } }]), { [refField]: 1 }, env, criterion.name);
+  const prefix = `${type}/`;
+  const ids = new Set<string>();
+  for (const d of docs) {
+    const refs = ((d.sp as Record<string, { r?: string[] }> | undefined)?.[has.param]?.r ?? []) as string[];
+    for (const r of refs) if (r.startsWith(prefix)) ids.add(r.slice(prefix.length));
+  }
+  return ids.size === 0 ? MATCH_NOTHING : { _id: { $in: [...ids] } };
+}
+
+/** All criteria of a search on one type, as conditions to AND (partition conditions first). */
+export async function compileCriteria(type: string, criteria: Criterion[], env: CompileEnvironment): Promise<Document[]> {
+  const conds: Document[] = [];
+  for (const c of criteria) conds.push(...(await compileOne(type, c, env)));
+  // Partition-key conditions lead so FerretDB and index selection see them first.
+  return [...conds.filter((c) => 'patient' in c), ...conds.filter((c) => !('patient' in c))];
+}

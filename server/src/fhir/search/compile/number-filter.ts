@@ -1,0 +1,58 @@
+// number and quantity values: [prefix]number[|system|code]. A number's implicit precision makes
+// "100" mean [99.5, 100.5]; ordering prefixes compare with the value itself.
+// See: https://hl7.org/fhir/R4/search.html#number and #quantity
+import type { Document } from 'mongodb';
+import { badRequest } from '../../outcome.ts';
+import { splitUnescaped, unescapeValue } from '../query/escaping.ts';
+import { splitPrefix } from './prefix.ts';
+import { rangeFilter } from './range-filter.ts';
+import type { ValueCompiler, ValueContext } from './value-context.ts';
+
+const NUMBER_RE = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/** Half the unit of the last significant digit: 100 → 0.5, 1.50 → 0.005, 1.5e2 → 5. */
+function halfPrecision(text: string): number {
+  const m = NUMBER_RE.exec(text);
+  if (!m) return 0;
+  const decimals = m[2]?.length ?? 0;
+  const exponent = m[3] ? Number(m[3]) : 0;
+  return 0.5 * 10 ** (exponent - decimals);
+}
+
+function numberCondition(text: string, name: string, field: string, raw: string): Document {
+  const { prefix, rest } = splitPrefix(text, name);
+  if (!NUMBER_RE.test(rest)) throw badRequest(`${name}: "${raw}" is not a valid number`, [name]);
+  const v = Number(rest);
+  const h = halfPrecision(rest);
+  const eq = { lo: v - h, hi: v + h };
+  const point = prefix === 'eq' || prefix === 'ne' ? eq : { lo: v, hi: v };
+  const a = Math.abs(v) * 0.1;
+  return rangeFilter(`${field}.lo`, `${field}.hi`, prefix, point, { lo: v - a, hi: v + a });
+}
+
+export const compileNumber: ValueCompiler = (raw, ctx) => {
+  if (ctx.modifier) throw badRequest(`${ctx.name}: modifier :${ctx.modifier} is not allowed on a number parameter`, [ctx.name]);
+  return numberCondition(unescapeValue(raw), ctx.name, ctx.field, raw);
+};
+
+export function quantityCondition(raw: string, ctx: Pick<ValueContext, 'name' | 'field'>): Document {
+  const parts = splitUnescaped(raw, '|').map(unescapeValue);
+  if (parts.length !== 1 && parts.length !== 3) {
+    throw badRequest(`${ctx.name}: "${raw}" must be [prefix]number or [prefix]number|system|code`, [ctx.name]);
+  }
+  const value = numberCondition(parts[0], ctx.name, ctx.field, raw);
+  if (parts.length === 1) return value;
+  const [, system, code] = parts;
+  if (!code) {
+    if (system) throw badRequest(`${ctx.name}: "${raw}" gives a unit system without a code`, [ctx.name]);
+    return value;
+  }
+  // "||mg" matches the code or the unit text; "system|code" must match both together.
+  const unit = system ? `${system}|${code}` : code;
+  return { $and: [value, { [`${ctx.field}.u`]: unit }] };
+}
+
+export const compileQuantity: ValueCompiler = (raw, ctx) => {
+  if (ctx.modifier) throw badRequest(`${ctx.name}: modifier :${ctx.modifier} is not allowed on a quantity parameter`, [ctx.name]);
+  return quantityCondition(raw, ctx);
+};

@@ -1,0 +1,39 @@
+// Turns "this search is about Patient X" into a condition on the partition key (the top-level
+// `patient` field), so patient-scoped searches lead with the indexed/sharded field.
+// See: https://hl7.org/fhir/R4/compartmentdefinition-patient.html
+import type { Document } from 'mongodb';
+import r4model from 'fhirpath/fhir-context/r4';
+import { patientCompartmentParams } from '../compartment.ts';
+import type { SearchParam } from '../registry.ts';
+
+const repeating = (r4model as unknown as { path2Repeating: Record<string, boolean> }).path2Repeating;
+
+/** True when the parameter's expression is one path that can hold at most one value. */
+function singleValued(param: SearchParam): boolean {
+  const path = param.expression?.replace(/\.where\(reference\.matches\('[^']*'\)\)$/, '');
+  if (!path || !/^[A-Za-z]+(\.[A-Za-z]+)+$/.test(path)) return false;
+  const segs = path.split('.');
+  for (let i = 2; i <= segs.length; i++) if (repeating[segs.slice(0, i).join('.')]) return false;
+  return true;
+}
+
+/**
+ * The partition condition implied by a reference condition on `param` to these patients, or
+ * undefined when the parameter does not place resources in a patient compartment.
+ * - The first compartment parameter, when single-valued, decides `patient` by itself → equality.
+ * - Any other compartment parameter still implies membership: `patient` or `patients`.
+ */
+export function partitionCondition(type: string, param: SearchParam, patientIds: string[]): Document | undefined {
+  if (patientIds.length === 0) return undefined;
+  const compartmentParams = patientCompartmentParams(type);
+  if (type === 'Patient' || !compartmentParams.includes(param.code)) return undefined;
+  const value = patientIds.length === 1 ? patientIds[0] : { $in: patientIds };
+  if (compartmentParams[0] === param.code && singleValued(param)) return { patient: value };
+  return { $or: [{ patient: value }, { patients: value }] };
+}
+
+/** The condition for "in Patient X's compartment" (compartment search). */
+export function compartmentCondition(type: string, patientId: string): Document {
+  if (type === 'Patient') return { _id: patientId };
+  return { $or: [{ patient: patientId }, { patients: patientId }] };
+}

@@ -1,0 +1,124 @@
+// Executes a SearchRequest: compile per type, AND the access restriction in before paging,
+// keyset-page each collection, merge (system search), add includes and the total.
+import type { Db, Document } from 'mongodb';
+import type { CurrentDocument } from '../../repo/stored-document.ts';
+import { and, compileCriteria, type CompileEnvironment } from '../compile/compile-criteria.ts';
+import { compartmentCondition } from '../compile/partition.ts';
+import type { SearchRequest } from '../query/search-request.ts';
+import type { SearchParamRegistry } from '../registry.ts';
+import { decodeCursor, encodeCursor, keysetCondition, type Cursor } from './cursor.ts';
+import { resolveIncludes, type TypedDoc } from './includes.ts';
+import { compareValues, fieldValue, sortFields, type SortField } from './sort-keys.ts';
+
+export interface SearchEnvironment {
+  db: Db;
+  registry: SearchParamRegistry;
+  /** FHIR base URL (references below it are local). */
+  baseUrl: string;
+  /** Access rules for one type, ANDed into every query (matches, includes, chains). */
+  restrict(type: string): Document | undefined;
+}
+
+export interface SearchResult {
+  matches: TypedDoc[];
+  includes: TypedDoc[];
+  total?: number;
+  /** Cursor tokens for the next and previous pages, when there are such pages. */
+  next?: string;
+  previous?: string;
+}
+
+/** The compiled filter of one type: criteria, compartment and access, ready for paging. */
+export async function compileFilter(type: string, req: SearchRequest, env: SearchEnvironment): Promise<Document> {
+  const cenv: CompileEnvironment = {
+    registry: env.registry,
+    baseUrl: env.baseUrl,
+    restrict: env.restrict,
+    find: (t, filter, projection, limit) =>
+      env.db.collection(t).find(filter, { projection }).limit(limit).toArray(),
+  };
+  const conds = await compileCriteria(type, req.criteria, cenv);
+  const compartment = req.compartment ? compartmentCondition(type, req.compartment.id) : undefined;
+  return and([compartment, ...conds, env.restrict(type)]);
+}
+
+function projectionFor(fields: SortField[]): Document {
+  const p: Document = { resource: 1, vid: 1, ts: 1 };
+  for (const f of fields) if (f.field !== '_id' && f.field !== 'ts') p[f.field] = 1;
+  return p;
+}
+
+function comparator(fields: SortField[]) {
+  return (a: TypedDoc, b: TypedDoc): number => {
+    for (const f of fields) {
+      const c = compareValues(fieldValue(a.doc, f.field), fieldValue(b.doc, f.field));
+      if (c !== 0) return f.descending ? -c : c;
+    }
+    if (a.type !== b.type) return a.type < b.type ? -1 : 1;
+    return a.doc._id < b.doc._id ? -1 : a.doc._id > b.doc._id ? 1 : 0;
+  };
+}
+
+function cursorAt(fields: SortField[], item: TypedDoc, dir: 'n' | 'p'): string {
+  return encodeCursor({ dir, values: fields.map((f) => fieldValue(item.doc, f.field)), type: item.type, id: item.doc._id });
+}
+
+export async function runSearch(req: SearchRequest, env: SearchEnvironment): Promise<SearchResult> {
+  const fields = sortFields(req.types, req.sort, env.registry);
+  const cursor: Cursor | undefined = req.cursor ? decodeCursor(req.cursor, fields.length) : undefined;
+  const backwards = cursor?.dir === 'p';
+  const filters = new Map<string, Document>();
+  for (const type of req.types) filters.set(type, await compileFilter(type, req, env));
+
+  const result: SearchResult = { matches: [], includes: [] };
+  const countOnly = req.summary === 'count';
+  if (req.total === 'accurate' || req.total === 'estimate' || countOnly) {
+    let total = 0;
+    for (const [type, filter] of filters) {
+      total += Object.keys(filter).length === 0 && req.total === 'estimate'
+        ? await env.db.collection(type).estimatedDocumentCount()
+        : await env.db.collection(type).countDocuments(filter);
+    }
+    result.total = total;
+  }
+  if (countOnly || req.count === 0) return result;
+
+  // Fetch one more than a page from every collection in the (possibly reversed) order, then merge.
+  const sort: Document = {};
+  for (const f of fields) sort[f.field] = f.descending !== backwards ? -1 : 1;
+  if (!('_id' in sort)) sort._id = backwards ? -1 : 1;
+  const fetched: TypedDoc[] = [];
+  for (const [type, filter] of filters) {
+    const keyset = cursor ? keysetCondition(fields, cursor, type, backwards) : undefined;
+    const docs = (await env.db
+      .collection<CurrentDocument>(type)
+      .find(and([filter, keyset]), { projection: projectionFor(fields) })
+      .sort(sort)
+      .limit(req.count + 1)
+      .toArray()) as CurrentDocument[];
+    for (const doc of docs) fetched.push({ type, doc });
+  }
+  const cmp = comparator(fields);
+  fetched.sort(backwards ? (a, b) => cmp(b, a) : cmp);
+  const more = fetched.length > req.count;
+  const page = fetched.slice(0, req.count);
+  if (backwards) page.reverse();
+  result.matches = page;
+
+  const first = page[0];
+  const last = page[page.length - 1];
+  if (backwards) {
+    if (more && first) result.previous = cursorAt(fields, first, 'p');
+    result.next = last ? cursorAt(fields, last, 'n') : req.cursor && encodeCursor({ ...(cursor as Cursor), dir: 'n' });
+  } else {
+    if (more && last) result.next = cursorAt(fields, last, 'n');
+    if (cursor) result.previous = first ? cursorAt(fields, first, 'p') : encodeCursor({ ...cursor, dir: 'p' });
+  }
+  // A first page that holds everything knows its total for free.
+  if (result.total === undefined && !cursor && !more && req.total !== 'none') result.total = page.length;
+
+  if (req.include.length > 0 || req.revinclude.length > 0) {
+    result.includes = await resolveIncludes(page, req.include, req.revinclude, env);
+  }
+  return result;
+}

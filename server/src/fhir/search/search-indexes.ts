@@ -1,0 +1,75 @@
+// MongoDB indexes for the searches the portal and common clients run, patient first (the
+// partition key, and the shard key on a sharded cluster). Other parameters work without an
+// index; these keep the everyday ones fast on MongoDB.
+// Note: FerretDB 1.24's SQLite backend creates these but answers every filter other than a lone
+// {_id} with a collection scan (internal/backends/sqlite/collection.go), so on the local database
+// they cost writes without speeding reads.
+import type { Db, IndexSpecification } from 'mongodb';
+
+type IndexTable = Record<string, Array<Record<string, 1 | -1>>>;
+
+/** Per type: compound keys (names are derived). */
+export const SEARCH_INDEXES: IndexTable = {
+  Patient: [
+    { 'sp.identifier.sc': 1 },
+    { 'sp.identifier.c': 1 },
+    { 'sp.family.s': 1 },
+    { 'sp.name.s': 1 },
+    { 'sp.birthdate.lo': 1 },
+    { 'sp.telecom.c': 1 },
+  ],
+  Observation: [
+    { patient: 1, 'sp.category.c': 1, 'sp.date.o': -1 },
+    { patient: 1, 'sp.code.sc': 1, 'sp.date.o': 1 },
+    { patient: 1, 'sp.code.c': 1, 'sp.date.o': 1 },
+    { patient: 1, 'sp.date.o': -1 },
+    { patients: 1 },
+  ],
+  Appointment: [
+    { patient: 1, 'sp.date.hi': 1 },
+    { patient: 1, 'sp.date.o': -1 },
+    { patients: 1, 'sp.date.hi': 1 },
+    { 'sp.practitioner.r': 1, 'sp.date.hi': 1 },
+  ],
+  MedicationRequest: [
+    { patient: 1, 'sp.status.c': 1, 'sp.authoredon.o': -1 },
+    { patient: 1, 'sp.authoredon.o': -1 },
+  ],
+  Communication: [
+    { patient: 1, 'sp.sent.o': -1 },
+    { patients: 1, 'sp.sent.o': -1 },
+    { patient: 1, 'sp.status.c': 1 },
+  ],
+  Invoice: [
+    { patient: 1, 'sp.status.c': 1, 'sp.date.o': -1 },
+    { patient: 1, 'sp.date.o': -1 },
+    { patients: 1 },
+  ],
+  Encounter: [{ patient: 1, 'sp.date.o': -1 }],
+  Condition: [{ patient: 1, 'sp.clinical-status.c': 1 }],
+  AllergyIntolerance: [{ patient: 1 }],
+  Immunization: [{ patient: 1, 'sp.date.o': -1 }],
+  DiagnosticReport: [{ patient: 1, 'sp.category.c': 1, 'sp.date.o': -1 }],
+  Consent: [{ patient: 1, 'sp.status.c': 1 }, { 'sp.actor.r': 1 }],
+  RelatedPerson: [{ patient: 1 }],
+  Practitioner: [{ 'sp.identifier.sc': 1 }, { 'sp.name.s': 1 }],
+  Organization: [{ 'sp.identifier.sc': 1 }, { 'sp.name.s': 1 }],
+};
+
+const nameOf = (key: Record<string, number>) =>
+  'search_' + Object.entries(key).map(([k, d]) => `${k.replace(/^sp\./, '')}_${d}`).join('_');
+
+/** Creates the search indexes of one type (idempotent); a no-op for types without any. */
+export async function ensureSearchIndexes(db: Db, type: string): Promise<void> {
+  const keys = SEARCH_INDEXES[type];
+  if (!keys) return;
+  const coll = db.collection(type);
+  for (const key of keys) {
+    await coll.createIndex(key as IndexSpecification, { name: nameOf(key) });
+  }
+}
+
+/** Creates the search indexes of every type in SEARCH_INDEXES (at start-up). */
+export async function ensureAllSearchIndexes(db: Db): Promise<void> {
+  for (const type of Object.keys(SEARCH_INDEXES)) await ensureSearchIndexes(db, type);
+}
