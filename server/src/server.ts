@@ -12,8 +12,10 @@ import { TransactionJournal } from './fhir/repo/transaction-journal.ts';
 import { createFhirRouter } from './fhir/router/fhir-router.ts';
 import type { FhirServices } from './fhir/router/services.ts';
 import { createResourceIndexer } from './fhir/search/indexer.ts';
+import { ensureAllSearchIndexes } from './fhir/search/search-indexes.ts';
+import { createSearch } from './fhir/router/search.ts';
 import { FhirSchema } from './fhir/validate/fhir-schema.ts';
-import { notSupported, badRequest } from './fhir/outcome.ts';
+import { badRequest } from './fhir/outcome.ts';
 // TEMPORARY wiring until validate/ and search/ publish their entry points.
 async function createValidation(_c: ServerConfig) {
   const schema = new FhirSchema();
@@ -31,14 +33,6 @@ async function createValidation(_c: ServerConfig) {
     supportedProfiles: (_t: string) => [] as string[],
   };
 }
-function createSearch(_o: unknown) {
-  return {
-    findMatches: async () => {
-      throw notSupported('search not yet wired');
-    },
-    interactions: undefined,
-  };
-}
 
 export interface RunningServer {
   /** Where the server listens, e.g. http://127.0.0.1:8080 */
@@ -53,6 +47,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const database = await connectDatabase(config, log);
   try {
     await ensureCoreIndexes(database.db);
+    await ensureAllSearchIndexes(database.db);
     const repo = new ResourceRepository(database.db, createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }));
     const journal = new TransactionJournal(repo, log, config.transactionLeaseMs);
     // Transactions left half-done by a crash are undone before the first request is served.
