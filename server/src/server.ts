@@ -14,25 +14,7 @@ import type { FhirServices } from './fhir/router/services.ts';
 import { createResourceIndexer } from './fhir/search/indexer.ts';
 import { ensureAllSearchIndexes } from './fhir/search/search-indexes.ts';
 import { createSearch } from './fhir/router/search.ts';
-import { FhirSchema } from './fhir/validate/fhir-schema.ts';
-import { badRequest } from './fhir/outcome.ts';
-// TEMPORARY wiring until validate/ and search/ publish their entry points.
-async function createValidation(_c: ServerConfig) {
-  const schema = new FhirSchema();
-  const validate = (r: import('fhir/r4').Resource) => {
-    const fn = schema.validatorFor(r.resourceType);
-    if (!fn || fn(r)) return [];
-    return (fn.errors ?? []).map((e) => ({ severity: 'error' as const, code: 'structure' as const, diagnostics: `${e.instancePath} ${e.message}` }));
-  };
-  return {
-    validate,
-    assertValid(r: import('fhir/r4').Resource) {
-      const issues = validate(r);
-      if (issues.length) throw badRequest(issues.map((i) => i.diagnostics).join('; '));
-    },
-    supportedProfiles: (_t: string) => [] as string[],
-  };
-}
+import { createValidator } from './fhir/validate/index.ts';
 
 export interface RunningServer {
   /** Where the server listens, e.g. http://127.0.0.1:8080 */
@@ -54,17 +36,21 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const recovered = await journal.recover({ waitForLeases: true });
     if (recovered > 0) log.warn({ recovered }, 'rolled back transactions left by a previous run');
     journal.startSweeping();
-    const validation = await createValidation(config);
-    const search = createSearch({ config, repo, log });
+    const validator = await createValidator({ requireProfiles: config.requireProfiles, profilesDir: config.profilesDir });
+    const profilesByType = validator.supportedProfiles();
+    const search = createSearch({ config, repo });
     const services: FhirServices = {
       config,
       log,
       repo,
       journal,
-      validation,
+      validation: {
+        validate: (resource) => validator.validate(resource),
+        assertValid: (resource) => void validator.assertValid(resource),
+      },
       findMatches: search.findMatches,
       search: search.interactions,
-      supportedProfiles: validation.supportedProfiles,
+      supportedProfiles: (type) => profilesByType[type] ?? [],
     };
     const app = createApp({ config, log, fhir: createFhirRouter(services), isDatabaseHealthy: database.isHealthy });
     const server = http.createServer(app);

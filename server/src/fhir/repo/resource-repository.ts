@@ -1,8 +1,6 @@
 // Resource storage: current versions, history, optimistic concurrency.
-// The database has no multi-document transactions, so every write is ordered so that what a
-// reader can see is always a whole version: the current document is swapped first with a
-// compare-and-set on its version number (this is what makes concurrent updates safe), then the
-// version is appended to history with an idempotent upsert.
+// The database has no multi-document transactions and (on FerretDB) no atomic conditional
+// update, so concurrency rests on unique inserts: see writeVersion.
 // See: https://hl7.org/fhir/R4/http.html#versioning
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Filter } from 'mongodb';
@@ -18,7 +16,12 @@ import {
 } from './stored-document.ts';
 import { ensureTypeIndexes } from './indexes.ts';
 
-const MAX_CAS_RETRIES = 50;
+/** How long a claimed version may wait to become current before others take its writer for dead. */
+const CLAIM_TIMEOUT_MS = 10_000;
+/** How long one write may keep losing races before it gives up with a 409. */
+const WRITE_TIMEOUT_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type WriteMethod = HistoryDocument['method'];
 
@@ -89,7 +92,7 @@ export class ResourceRepository {
     return doc;
   }
 
-  private async appendHistory(
+  private historyEntry(
     type: string,
     id: string,
     vid: number,
@@ -97,14 +100,14 @@ export class ResourceRepository {
     method: WriteMethod,
     doc?: CurrentDocument,
     tx?: string,
-  ): Promise<void> {
+  ): HistoryDocument {
     const entry: HistoryDocument = { _id: historyId(type, id, vid), type, id, vid, ts, method };
     if (doc) {
       entry.resource = doc.resource;
       if (doc.patient) entry.patient = doc.patient;
     }
     if (tx) entry.tx = tx;
-    await this.history.replaceOne({ _id: entry._id }, entry, { upsert: true });
+    return entry;
   }
 
   /** Latest version in history (including a deletion tombstone), if the resource ever existed. */
@@ -130,9 +133,6 @@ export class ResourceRepository {
     const entry = await this.history.findOne({ _id: historyId(type, id, vid) });
     if (entry?.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts });
     if (entry) throw gone(`${type}/${id} version ${vid} is a deletion`);
-    // The current version is written before its history entry: answer from it in that window.
-    const doc = await this.current(type).findOne({ _id: id, vid });
-    if (doc) return toStoredResource(doc);
     throw notFound(`${type}/${id} has no version ${vid}`);
   }
 
@@ -142,84 +142,105 @@ export class ResourceRepository {
     const id = options.id ?? randomUUID();
     const ts = new Date();
     const doc = this.buildDocument(resource, id, 1, ts, options.tx);
+    // A fresh id cannot collide; the history entry still goes first, as for every write.
+    await this.history.insertOne(this.historyEntry(type, id, 1, ts, options.method ?? 'POST', doc, options.tx));
     await this.current(type).insertOne(doc);
-    await this.appendHistory(type, id, 1, ts, options.method ?? 'POST', doc, options.tx);
     return toStoredResource(doc);
   }
 
   /**
-   * Update, or create with the client's id when the resource does not exist (update-as-create).
-   * Retries on a lost compare-and-set, so parallel updates each land as their own version.
+   * Claims the next version of a resource, then makes it current.
+   *
+   * Conditional updates are not atomic on FerretDB (it reads, then writes by _id), so they
+   * cannot serve as compare-and-set. Inserts are: a version is claimed by inserting its history
+   * entry, whose _id (Type/id/vid) is unique, and only the writer that inserted it writes the
+   * current document. A writer claims version n+1 only after version n is current, so current
+   * documents are written in version order. A claim whose writer died before making it current
+   * (older than CLAIM_TIMEOUT_MS) is rolled forward from its history entry by the next writer.
    */
-  async update(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<UpdateResult> {
-    const type = resource.resourceType;
-    const id = resource.id;
+  private async writeVersion(
+    type: string,
+    id: string,
+    options: WriteOptions,
+    make: (state: { currentVid?: number; lastVid: number }) =>
+      | { method: WriteMethod; resource?: Resource }
+      | 'unchanged',
+  ): Promise<{ doc?: CurrentDocument; vid: number; created: boolean } | 'unchanged'> {
     await this.prepareType(type);
     const coll = this.current(type);
-    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      const existing = await coll.findOne({ _id: id }, { projection: { vid: 1 } });
-      const ts = new Date();
-      if (existing) {
-        if (options.ifMatch !== undefined && options.ifMatch !== existing.vid) {
-          throw preconditionFailed(`${type}/${id} is at version ${existing.vid}, not ${options.ifMatch}`);
-        }
-        if (options.expectedVid !== undefined && options.expectedVid !== existing.vid) {
-          throw conflict(`${type}/${id} changed while the transaction was running`);
-        }
-        const vid = existing.vid + 1;
-        const doc = this.buildDocument(resource, id, vid, ts, options.tx);
-        const res = await coll.replaceOne({ _id: id, vid: existing.vid }, doc);
-        if (res.matchedCount === 0) continue; // someone else wrote first: read again
-        await this.appendHistory(type, id, vid, ts, options.method ?? 'PUT', doc, options.tx);
-        return { stored: toStoredResource(doc), created: false };
+    const deadline = Date.now() + WRITE_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (Date.now() > deadline) throw conflict(`${type}/${id} is being changed by too many writers at once; try again`);
+      const [existing, last] = await Promise.all([
+        coll.findOne({ _id: id }, { projection: { vid: 1 } }),
+        this.latestHistory(type, id),
+      ]);
+      const lastVid = last?.vid ?? 0;
+      const settled = existing ? existing.vid === lastVid : !last || !last.resource;
+      if (!settled && last) {
+        // Another writer claimed a version and has not made it current yet.
+        if (Date.now() - last.ts.getTime() > CLAIM_TIMEOUT_MS) await this.rollForward(last);
+        else await sleep(Math.min(2 + attempt * 2, 25));
+        continue;
       }
-      if (options.ifMatch !== undefined) {
-        throw preconditionFailed(`${type}/${id} does not exist, so it cannot be at version ${options.ifMatch}`);
+      const currentVid = existing?.vid;
+      if (options.ifMatch !== undefined && options.ifMatch !== currentVid) {
+        throw preconditionFailed(
+          currentVid === undefined
+            ? `${type}/${id} does not exist, so it cannot be at version ${options.ifMatch}`
+            : `${type}/${id} is at version ${currentVid}, not ${options.ifMatch}`,
+        );
       }
-      const last = await this.latestHistory(type, id);
-      const vid = (last?.vid ?? 0) + 1;
-      if (options.expectedVid !== undefined && options.expectedVid !== 0) {
+      if (options.expectedVid !== undefined && options.expectedVid !== (currentVid ?? 0)) {
         throw conflict(`${type}/${id} changed while the transaction was running`);
       }
-      const doc = this.buildDocument(resource, id, vid, ts, options.tx);
+      const plan = make({ currentVid, lastVid });
+      if (plan === 'unchanged') return 'unchanged';
+      const vid = lastVid + 1;
+      const ts = new Date();
+      const doc = plan.resource ? this.buildDocument(plan.resource, id, vid, ts, options.tx) : undefined;
       try {
-        await coll.insertOne(doc);
+        await this.history.insertOne(this.historyEntry(type, id, vid, ts, plan.method, doc, options.tx));
       } catch (err) {
-        if (isDuplicateKey(err)) continue; // created concurrently: update it instead
+        if (isDuplicateKey(err)) continue; // another writer claimed this version first
         throw err;
       }
-      await this.appendHistory(type, id, vid, ts, options.method ?? 'PUT', doc, options.tx);
-      return { stored: toStoredResource(doc), created: true };
+      await this.makeCurrent(type, id, doc);
+      return { doc, vid, created: currentVid === undefined };
     }
-    throw conflict(`${type}/${id} is being changed by too many writers at once; try again`);
+  }
+
+  /** Sets the current document to a claimed version (deletes it for a tombstone). */
+  private async makeCurrent(type: string, id: string, doc: CurrentDocument | undefined): Promise<void> {
+    const coll = this.current(type);
+    if (doc) await coll.replaceOne({ _id: id }, doc, { upsert: true });
+    else await coll.deleteOne({ _id: id });
+  }
+
+  /** Completes a version whose writer died after claiming it. Idempotent. */
+  private async rollForward(entry: HistoryDocument): Promise<void> {
+    const doc = entry.resource ? this.buildDocument(entry.resource, entry.id, entry.vid, entry.ts, entry.tx) : undefined;
+    await this.makeCurrent(entry.type, entry.id, doc);
+  }
+
+  /** Update, or create with the client's id when it does not exist (update-as-create). */
+  async update(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<UpdateResult> {
+    const result = await this.writeVersion(resource.resourceType, resource.id, options, () => ({
+      method: options.method ?? 'PUT',
+      resource,
+    }));
+    if (result === 'unchanged' || !result.doc) throw new Error('update produced no version');
+    return { stored: toStoredResource(result.doc), created: result.created };
   }
 
   async delete(type: string, id: string, options: WriteOptions = {}): Promise<DeleteResult> {
-    await this.prepareType(type);
-    const coll = this.current(type);
-    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      const existing = await coll.findOne({ _id: id }, { projection: { vid: 1, patient: 1 } });
-      if (!existing) {
-        if (options.ifMatch !== undefined) {
-          throw preconditionFailed(`${type}/${id} does not exist, so it cannot be at version ${options.ifMatch}`);
-        }
-        const last = await this.latestHistory(type, id);
-        if (!last) throw notFound(`${type}/${id} is not known`);
-        return { alreadyDeleted: true };
-      }
-      if (options.ifMatch !== undefined && options.ifMatch !== existing.vid) {
-        throw preconditionFailed(`${type}/${id} is at version ${existing.vid}, not ${options.ifMatch}`);
-      }
-      if (options.expectedVid !== undefined && options.expectedVid !== existing.vid) {
-        throw conflict(`${type}/${id} changed while the transaction was running`);
-      }
-      const res = await coll.deleteOne({ _id: id, vid: existing.vid });
-      if (res.deletedCount === 0) continue;
-      const vid = existing.vid + 1;
-      await this.appendHistory(type, id, vid, new Date(), 'DELETE', undefined, options.tx);
-      return { versionId: vid, alreadyDeleted: false };
-    }
-    throw conflict(`${type}/${id} is being changed by too many writers at once; try again`);
+    const result = await this.writeVersion(type, id, options, ({ currentVid, lastVid }) => {
+      if (currentVid !== undefined) return { method: 'DELETE' };
+      if (lastVid === 0) throw notFound(`${type}/${id} is not known`);
+      return 'unchanged';
+    });
+    if (result === 'unchanged') return { alreadyDeleted: true };
+    return { versionId: result.vid, alreadyDeleted: false };
   }
 
   /** Versions newest first, keyset-paged on (ts, _id). */

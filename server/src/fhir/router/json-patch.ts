@@ -34,6 +34,9 @@ export function applyJsonPatch(resource: Resource, body: unknown): Resource {
       }
       throw badRequest(`Patch operation ${err.index ?? ''} cannot be applied: ${err.name.toLowerCase().replace(/_/g, ' ')}`);
     }
+    if (err instanceof TypeError && /__proto__|prototype/.test(err.message)) {
+      throw badRequest('A patch may not modify __proto__, constructor or prototype');
+    }
     throw err;
   }
 }
