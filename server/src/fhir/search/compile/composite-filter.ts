@@ -1,9 +1,10 @@
-// composite values: component values joined with "$". All-token composites match within one
-// repetition through the stored tuples; others combine per-component conditions (which on a
-// multi-valued element may be satisfied by different repetitions: FerretDB has no $elemMatch).
+// composite values: component values joined with "$", matched within one repetition of the
+// element: all-token composites through the stored tuple strings (t), others through the
+// per-repetition sub-documents t0..t9 (FerretDB has no $elemMatch, so an $or over positions).
 // See: https://hl7.org/fhir/R4/search.html#composite
 import type { Document } from 'mongodb';
 import { badRequest } from '../../outcome.ts';
+import { MAX_COMPOSITE_TUPLES } from '../index-values/param-index.ts';
 import { splitUnescaped, unescapeValue } from '../query/escaping.ts';
 import type { ValueCompiler, ValueContext } from './value-context.ts';
 
@@ -20,10 +21,12 @@ export function compositeCompiler(compilerFor: (type: string) => ValueCompiler):
       // Stored tuples use the same forms as the values: code, system|code, |code.
       return { [`${ctx.field}.t`]: parts.map(unescapeValue).join('$') };
     }
-    return {
+    const tupleAt = (base: string): Document => ({
       $and: components.map((c, i) =>
-        compilerFor(c.param.type)(parts[i], { ...ctx, param: c.param, field: `${ctx.field}.${i}`, modifier: undefined }),
+        compilerFor(c.param.type)(parts[i], { ...ctx, param: c.param, field: `${base}.${i}`, modifier: undefined }),
       ),
-    };
+    });
+    if (allTokens) return tupleAt(ctx.field); // "system|" forms: per component
+    return { $or: Array.from({ length: MAX_COMPOSITE_TUPLES }, (_, n) => tupleAt(`${ctx.field}.t${n}`)) };
   };
 }

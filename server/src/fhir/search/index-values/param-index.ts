@@ -41,10 +41,14 @@ function tokenKeys(t: TokenIndex | undefined): string[] {
   return t ? [...t.c, ...t.sc] : [];
 }
 
+/** Repetitions of a composite indexed one by one (t0, t1, ...); further ones only in the merged form. */
+export const MAX_COMPOSITE_TUPLES = 10;
+
 /**
- * Composite: each component indexed separately (merged over repetitions), plus for all-token
- * composites every (component0$component1) tuple of one repetition, so that e.g.
- * code-value-concept pairs match within the same Observation.component.
+ * Composite: each component indexed separately (merged over repetitions, "0", "1", ...); for
+ * all-token composites every (component0$component1) tuple of one repetition (t); for others each
+ * repetition as its own sub-document (t0, t1, ...), so that e.g. the code and the value of one
+ * Observation.component must match together without $elemMatch.
  * See: https://hl7.org/fhir/R4/search.html#composite
  */
 function compositeIndex(param: SearchParam, values: TypedValue[], opts: IndexOptions): CompositeIndex | undefined {
@@ -53,9 +57,18 @@ function compositeIndex(param: SearchParam, values: TypedValue[], opts: IndexOpt
   const allTokens = components.every((c) => c.param.type === 'token');
   const perComponent: TypedValue[][] = components.map(() => []);
   const tuples = new Set<string>();
+  const perTuple: CompositeIndex[] = [];
   for (const node of values) {
     const parts = components.map((c) => c.evaluate(node));
     parts.forEach((p, i) => perComponent[i].push(...p));
+    if (!allTokens && perTuple.length < MAX_COMPOSITE_TUPLES && parts.every((p) => p.length > 0)) {
+      const tuple: CompositeIndex = {};
+      components.forEach((c, i) => {
+        const idx = indexValues(c.param, parts[i], opts);
+        if (idx) tuple[String(i)] = idx;
+      });
+      if (Object.keys(tuple).length === components.length) perTuple.push(tuple);
+    }
     if (allTokens) {
       let keys = [''];
       parts.forEach((p, i) => {
@@ -71,5 +84,6 @@ function compositeIndex(param: SearchParam, values: TypedValue[], opts: IndexOpt
     if (idx) out[String(i)] = idx;
   });
   if (tuples.size > 0) out.t = [...tuples];
+  perTuple.forEach((t, i) => (out[`t${i}`] = t));
   return Object.keys(out).length > 0 ? out : undefined;
 }
