@@ -45,7 +45,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       repo,
       journal,
       validation: {
-        validate: (resource) => validator.validate(resource),
+        validate: (resource, profiles) => validator.validate(resource, { profiles }),
         assertValid: (resource) => void validator.assertValid(resource),
       },
       findMatches: search.findMatches,

@@ -9,21 +9,23 @@ import { resourceFromBody } from '../router/request-body.ts';
 
 type Mode = 'create' | 'update' | 'delete' | undefined;
 
-function unwrap(req: FhirRequest, type: string): { resource?: Resource; mode: Mode } {
+function unwrap(req: FhirRequest, type: string): { resource?: Resource; mode: Mode; profiles: string[] } {
   const body = req.body as Resource | undefined;
   let mode = req.params.find(([k]) => k === 'mode')?.[1] as Mode;
+  const profiles = req.params.filter(([k]) => k === 'profile').map(([, v]) => v);
   let resource: Resource | undefined;
   if (body && typeof body === 'object' && (body as Resource).resourceType === 'Parameters' && type !== 'Parameters') {
     const parameters = (body as Parameters).parameter ?? [];
     resource = parameters.find((p) => p.name === 'resource')?.resource;
     mode = (parameters.find((p) => p.name === 'mode')?.valueCode as Mode) ?? mode;
+    for (const p of parameters) if (p.name === 'profile' && p.valueUri) profiles.push(p.valueUri);
   } else if (body !== undefined) {
     resource = body;
   }
   if (mode !== undefined && !['create', 'update', 'delete'].includes(mode)) {
     throw badRequest(`mode must be create, update or delete, got "${String(mode).slice(0, 20)}"`, ['mode']);
   }
-  return { resource, mode };
+  return { resource, mode, profiles };
 }
 
 export async function validateOperation(
@@ -33,7 +35,7 @@ export async function validateOperation(
   target: { type?: string; id?: string },
 ): Promise<FhirResponse> {
   const type = target.type!;
-  const { resource, mode } = unwrap(req, type);
+  const { resource, mode, profiles } = unwrap(req, type);
   const issues: OperationOutcomeIssue[] = [];
   if (mode === 'delete') {
     if (!target.id) throw badRequest('mode=delete needs an instance: POST [type]/[id]/$validate');
@@ -46,7 +48,7 @@ export async function validateOperation(
     if (mode === 'update' && checked.id === undefined) {
       issues.push(issue('error', 'required', 'mode=update needs a resource with an id', ['id']));
     }
-    issues.push(...services.validation.validate(checked));
+    issues.push(...services.validation.validate(checked, profiles.length ? profiles : undefined));
   }
   if (issues.length === 0) issues.push(issue('information', 'informational', 'No issues found'));
   return { status: 200, body: outcome(issues) };

@@ -7,8 +7,8 @@ import type { TransactionJournal } from '../repo/transaction-journal.ts';
 import type { AccessContext, FhirInteraction, StoredResource } from '../types.ts';
 
 export interface ResourceValidation {
-  /** All issues (errors and warnings) for a resource; nothing thrown. */
-  validate(resource: Resource): OperationOutcomeIssue[];
+  /** All issues (errors and warnings) for a resource, also against extra profiles; nothing thrown. */
+  validate(resource: Resource, profiles?: string[]): OperationOutcomeIssue[];
   /** Throws an OperationOutcomeError (400 structure, 422 profile) when the resource is invalid. */
   assertValid(resource: Resource): void;
 }

@@ -26,6 +26,29 @@ interface PlannedEntry extends ParsedEntry {
   existing?: StoredResource;
 }
 
+const WRITE_CONCURRENCY = 8;
+
+/**
+ * Runs task over items with at most `limit` in flight. On the first failure no new task starts;
+ * the ones in flight finish (so a rollback sees every write that happened), then it rethrows.
+ */
+async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++];
+      try {
+        await task(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
+}
+
 /** FHIR's processing order: DELETE, POST, PUT/PATCH, then GET/HEAD. */
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
 
@@ -73,12 +96,17 @@ export async function processTransaction(
   const tx = await services.journal.begin(writes.map((p) => ({ type: p.type!, id: p.id!, priorVid: p.priorVid })));
   const results = new Map<number, FhirResponse>();
   try {
-    for (const p of writes) {
-      try {
-        results.set(p.index, await applyWrite(services, p, tx.id, prefer, fhirBase));
-      } catch (err) {
-        throw inEntry(err, p.index);
-      }
+    // Each phase (DELETE, POST, PUT/PATCH) completes before the next starts; within a phase the
+    // entries touch distinct resources, so they are written a few at a time.
+    for (const phase of [0, 1, 2]) {
+      const batch = writes.filter((p) => ORDER[p.request.method] === phase);
+      await inParallel(batch, WRITE_CONCURRENCY, async (p) => {
+        try {
+          results.set(p.index, await applyWrite(services, p, tx.id, prefer, fhirBase));
+        } catch (err) {
+          throw inEntry(err, p.index);
+        }
+      });
     }
   } catch (err) {
     await services.journal.rollback(tx);
