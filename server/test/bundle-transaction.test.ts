@@ -1,7 +1,7 @@
 // batch and transaction Bundles at POST /fhir, and conditional create/update/delete.
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'fhir-kit-client';
+import { FhirTestClient as Client } from './support/fhir-client.ts';
 import type { Bundle, BundleEntry, Observation, OperationOutcome, Patient } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
@@ -13,7 +13,7 @@ describe('FHIR REST: transaction Bundles', () => {
   let client: Client;
   before(async () => {
     ({ fhirUrl } = await testServer());
-    client = new Client({ baseUrl: fhirUrl });
+    client = new Client(fhirUrl);
   });
 
   const patientEntry = (fullUrl: string, mrn: string, extra: Partial<BundleEntry> = {}): BundleEntry => ({

@@ -1,6 +1,6 @@
 // The CapabilityStatement says what the server does, and $validate checks without storing.
 import { expect } from 'chai';
-import { Client } from 'fhir-kit-client';
+import { FhirTestClient as Client } from './support/fhir-client.ts';
 import type { Bundle, CapabilityStatement, OperationOutcome } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
 import { fhirFetch } from './support/http.ts';
@@ -10,7 +10,7 @@ describe('FHIR REST: metadata', () => {
   let cs: CapabilityStatement;
   before(async () => {
     ({ fhirUrl } = await testServer());
-    cs = (await new Client({ baseUrl: fhirUrl }).capabilityStatement()) as CapabilityStatement;
+    cs = (await new Client(fhirUrl).capabilityStatement()) as CapabilityStatement;
   });
 
   it('describes an R4 JSON server with transactions, batch and system history', () => {

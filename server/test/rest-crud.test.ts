@@ -1,6 +1,6 @@
 // Create, read, vread, update, delete over HTTP with a real FHIR client and plain fetch.
 import { expect } from 'chai';
-import { Client } from 'fhir-kit-client';
+import { FhirTestClient as Client } from './support/fhir-client.ts';
 import type { Observation, OperationOutcome, Patient } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
@@ -11,7 +11,7 @@ describe('FHIR REST: create, read, update, delete', () => {
 
   before(async () => {
     ({ fhirUrl } = await testServer());
-    client = new Client({ baseUrl: fhirUrl });
+    client = new Client(fhirUrl);
   });
 
   const newPatient = (family: string): Patient => ({

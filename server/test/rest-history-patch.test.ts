@@ -1,6 +1,6 @@
 // History at three levels with paging, JSON Patch, and concurrent writers.
 import { expect } from 'chai';
-import { Client } from 'fhir-kit-client';
+import { FhirTestClient as Client } from './support/fhir-client.ts';
 import type { Bundle, Observation, Patient } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
@@ -10,7 +10,7 @@ describe('FHIR REST: history', () => {
   let client: Client;
   before(async () => {
     ({ fhirUrl } = await testServer());
-    client = new Client({ baseUrl: fhirUrl });
+    client = new Client(fhirUrl);
   });
 
   it('instance history lists every version newest first, deletions included', async () => {
@@ -112,7 +112,7 @@ describe('FHIR REST: JSON Patch', () => {
 
   it('patches with fhir-kit-client too', async () => {
     const p = await patient();
-    const client = new Client({ baseUrl: fhirUrl });
+    const client = new Client(fhirUrl);
     const patched = (await client.patch({
       resourceType: 'Patient',
       id: p.id!,

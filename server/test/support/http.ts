@@ -18,7 +18,7 @@ export async function fhirFetch<T = FhirResource>(
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/fhir+json';
   }
-  const res = await fetch(url, { method: init.method ?? 'GET', headers, body });
+  const res = await fetch(url, { method: init.method ?? 'GET', headers, body: body as BodyInit | undefined });
   const text = await res.text();
   let parsed: unknown = undefined;
   if (text) {
