@@ -26,7 +26,6 @@ export function compositeCompiler(compilerFor: (type: string) => ValueCompiler):
         compilerFor(c.param.type)(parts[i], { ...ctx, param: c.param, field: `${base}.${i}`, modifier: undefined }),
       ),
     });
-    if (allTokens) return tupleAt(ctx.field); // "system|" forms: per component
     return { $or: Array.from({ length: MAX_COMPOSITE_TUPLES }, (_, n) => tupleAt(`${ctx.field}.t${n}`)) };
   };
 }

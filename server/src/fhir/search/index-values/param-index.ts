@@ -38,37 +38,38 @@ export function indexValues(param: SearchParam, values: TypedValue[], opts: Inde
 
 /** Keys a token component can be queried by: "code", "system|code", "|code". */
 function tokenKeys(t: TokenIndex | undefined): string[] {
-  return t ? [...t.c, ...t.sc] : [];
+  return t ? [...t.c, ...(t.sc ?? [])] : [];
 }
 
-/** Repetitions of a composite indexed one by one (t0, t1, ...); further ones only in the merged form. */
+/** Repetitions of a composite indexed one by one (t0, t1, ...); further ones are not searchable. */
 export const MAX_COMPOSITE_TUPLES = 10;
 
 /**
- * Composite: each component indexed separately (merged over repetitions, "0", "1", ...); for
- * all-token composites every (component0$component1) tuple of one repetition (t); for others each
- * repetition as its own sub-document (t0, t1, ...), so that e.g. the code and the value of one
- * Observation.component must match together without $elemMatch.
+ * Composite: each repetition as its own sub-document (t0, t1, ...) holding its components' index
+ * values ("0", "1", ...), so that e.g. the code and the value of one Observation.component must
+ * match together without $elemMatch; for all-token composites also the tuples as strings
+ * "component0$component1" (t). Only repetitions with every component present are searchable.
  * See: https://hl7.org/fhir/R4/search.html#composite
  */
 function compositeIndex(param: SearchParam, values: TypedValue[], opts: IndexOptions): CompositeIndex | undefined {
   const components = param.components ?? [];
   if (components.length === 0) return undefined;
   const allTokens = components.every((c) => c.param.type === 'token');
-  const perComponent: TypedValue[][] = components.map(() => []);
+  const out: CompositeIndex = {};
   const tuples = new Set<string>();
-  const perTuple: CompositeIndex[] = [];
+  let n = 0;
   for (const node of values) {
+    if (n >= MAX_COMPOSITE_TUPLES) break;
     const parts = components.map((c) => c.evaluate(node));
-    parts.forEach((p, i) => perComponent[i].push(...p));
-    if (!allTokens && perTuple.length < MAX_COMPOSITE_TUPLES && parts.every((p) => p.length > 0)) {
-      const tuple: CompositeIndex = {};
-      components.forEach((c, i) => {
-        const idx = indexValues(c.param, parts[i], opts);
-        if (idx) tuple[String(i)] = idx;
-      });
-      if (Object.keys(tuple).length === components.length) perTuple.push(tuple);
-    }
+    const tuple: CompositeIndex = {};
+    components.forEach((c, i) => {
+      const idx = indexValues(c.param, parts[i], opts) as (ParamIndex & { o?: unknown }) | undefined;
+      if (!idx) return;
+      delete idx.o; // components are never sort keys
+      tuple[String(i)] = idx;
+    });
+    if (Object.keys(tuple).length !== components.length) continue;
+    out[`t${n++}`] = tuple;
     if (allTokens) {
       let keys = [''];
       parts.forEach((p, i) => {
@@ -78,12 +79,6 @@ function compositeIndex(param: SearchParam, values: TypedValue[], opts: IndexOpt
       for (const k of keys) tuples.add(k);
     }
   }
-  const out: CompositeIndex = {};
-  components.forEach((c, i) => {
-    const idx = indexValues(c.param, perComponent[i], opts);
-    if (idx) out[String(i)] = idx;
-  });
   if (tuples.size > 0) out.t = [...tuples];
-  perTuple.forEach((t, i) => (out[`t${i}`] = t));
-  return Object.keys(out).length > 0 ? out : undefined;
+  return n > 0 ? out : undefined;
 }

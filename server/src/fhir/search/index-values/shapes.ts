@@ -16,7 +16,7 @@ export interface StringIndex {
  */
 export interface TokenIndex {
   c: string[];
-  sc: string[];
+  sc?: string[];
   x?: string[];
   ot?: string[];
   o?: string;

@@ -75,6 +75,7 @@ export function tokenIndex(values: TypedValue[]): TokenIndex | undefined {
   for (const v of values) t.add(v);
   if (t.c.size === 0 && t.x.size === 0) return undefined;
   const out: TokenIndex = { c: [...t.c], sc: [...t.sc] };
+  if (out.sc?.length === 0) delete out.sc; // plain codes: nothing to match by system
   if (t.x.size > 0) out.x = [...t.x];
   if (t.ot.size > 0) out.ot = [...t.ot];
   if (out.c.length > 0) out.o = out.c[0];
