@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Patient } from 'fhir/r4';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { FERRETDB_VERSION, startLocalDatabase } from '../src/db/local-database.ts';
+import { FERRETDB_BUILD, startLocalDatabase } from '../src/db/local-database.ts';
 import { spawnServerProcess, testDatabaseUri } from './support/test-server.ts';
 import { fhirFetch } from './support/http.ts';
 
@@ -45,8 +45,8 @@ describe('server lifecycle', function () {
     // A cache holding the built binary, so servers with a fresh DATA_DIR do not rebuild it.
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-cache-'));
     temps.push(cacheDir);
-    const built = path.join(loadConfig().dataDir, 'bin', 'ferretdb');
-    if (fs.existsSync(built)) fs.copyFileSync(built, path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`));
+    const built = path.join(loadConfig().dataDir, 'bin', `ferretdb-${FERRETDB_BUILD}`);
+    if (fs.existsSync(built)) fs.copyFileSync(built, path.join(cacheDir, `ferretdb-${FERRETDB_BUILD}`));
   });
   after(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -67,7 +67,7 @@ describe('server lifecycle', function () {
       body: { resourceType: 'Patient', name: [{ family: 'Persistent' }] },
     });
     expect(created.status).to.equal(201);
-    expect(fs.existsSync(path.join(dataDir, 'bin', 'ferretdb'))).to.equal(true);
+    expect(fs.existsSync(path.join(dataDir, 'bin', `ferretdb-${FERRETDB_BUILD}`))).to.equal(true);
     expect(fs.readdirSync(path.join(dataDir, 'ferretdb')).length).to.be.greaterThan(0);
 
     first.child.kill('SIGTERM');

@@ -110,16 +110,45 @@ export class ResourceRepository {
     return entry;
   }
 
-  /** Latest version in history (including a deletion tombstone), if the resource ever existed. */
-  async latestHistory(type: string, id: string): Promise<HistoryDocument | null> {
-    return this.history.find({ type, id }).sort({ vid: -1 }).limit(1).next();
+  /**
+   * The newest version ever claimed for a resource (a deletion tombstone included), or null if it
+   * never existed. Only _id lookups: FerretDB's SQLite backend scans the whole collection for any
+   * other filter. Versions are numbered 1..n without gaps (a rolled-back transaction removes only
+   * the newest), so the newest is found by probing: exponentially, then by bisection.
+   */
+  async latestVersion(type: string, id: string, knownVid = 0): Promise<HistoryDocument | null> {
+    const probe = (vid: number) => this.history.findOne({ _id: historyId(type, id, vid) });
+    let lo = knownVid;
+    let loDoc: HistoryDocument | null = null;
+    if (lo > 0) loDoc = await probe(lo);
+    let step = 1;
+    let hi = lo + step;
+    let hiDoc = await probe(hi);
+    while (hiDoc) {
+      lo = hi;
+      loDoc = hiDoc;
+      step *= 2;
+      hi = lo + step;
+      hiDoc = await probe(hi);
+    }
+    // lo exists (or is 0), hi does not: bisect between them.
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const doc = await probe(mid);
+      if (doc) {
+        lo = mid;
+        loDoc = doc;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo === 0 ? null : loDoc;
   }
 
   async read(type: string, id: string): Promise<StoredResource> {
     const doc = await this.current(type).findOne({ _id: id });
     if (doc) return toStoredResource(doc);
-    const last = await this.latestHistory(type, id);
-    if (last) throw gone(`${type}/${id} was deleted`);
+    if (await this.history.findOne({ _id: historyId(type, id, 1) })) throw gone(`${type}/${id} was deleted`);
     throw notFound(`${type}/${id} is not known`);
   }
 
@@ -171,12 +200,19 @@ export class ResourceRepository {
     const deadline = Date.now() + WRITE_TIMEOUT_MS;
     for (let attempt = 0; ; attempt++) {
       if (Date.now() > deadline) throw conflict(`${type}/${id} is being changed by too many writers at once; try again`);
-      const [existing, last] = await Promise.all([
-        coll.findOne({ _id: id }, { projection: { vid: 1 } }),
-        this.latestHistory(type, id),
-      ]);
-      const lastVid = last?.vid ?? 0;
-      const settled = existing ? existing.vid === lastVid : !last || !last.resource;
+      const existing = await coll.findOne({ _id: id }, { projection: { vid: 1 } });
+      // Settled: the newest claimed version is the current one (or a deletion, or nothing).
+      let last: HistoryDocument | null;
+      let settled: boolean;
+      if (existing) {
+        const ahead = await this.history.findOne({ _id: historyId(type, id, existing.vid + 1) });
+        last = ahead;
+        settled = !ahead;
+      } else {
+        last = await this.latestVersion(type, id);
+        settled = !last || !last.resource;
+      }
+      const lastVid = existing && settled ? existing.vid : (last?.vid ?? 0);
       if (!settled && last) {
         // Another writer claimed a version and has not made it current yet.
         if (Date.now() - last.ts.getTime() > CLAIM_TIMEOUT_MS) await this.rollForward(last);
@@ -241,6 +277,25 @@ export class ResourceRepository {
     });
     if (result === 'unchanged') return { alreadyDeleted: true };
     return { versionId: result.vid, alreadyDeleted: false };
+  }
+
+  /**
+   * Versions of one resource newest first, fetched by _id (fast on every backend).
+   * `beforeVid` continues a page: only versions older than it.
+   */
+  async instanceHistory(type: string, id: string, count: number, since?: Date, beforeVid?: number): Promise<HistoryDocument[]> {
+    const current = await this.current(type).findOne({ _id: id }, { projection: { vid: 1 } });
+    const newest = (await this.latestVersion(type, id, current?.vid ?? 0))?.vid ?? 0;
+    const top = Math.min(newest, beforeVid !== undefined ? beforeVid - 1 : newest);
+    const vids = Array.from({ length: Math.max(0, Math.min(count, top)) }, (_, i) => top - i);
+    const docs = await Promise.all(vids.map((vid) => this.history.findOne({ _id: historyId(type, id, vid) })));
+    return docs.filter((d): d is HistoryDocument => d !== null && (!since || d.ts > since));
+  }
+
+  /** Number of versions of one resource (versions are numbered without gaps). */
+  async countVersions(type: string, id: string): Promise<number> {
+    const current = await this.current(type).findOne({ _id: id }, { projection: { vid: 1 } });
+    return (await this.latestVersion(type, id, current?.vid ?? 0))?.vid ?? 0;
   }
 
   /** Versions newest first, keyset-paged on (ts, _id). */

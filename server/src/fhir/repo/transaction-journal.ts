@@ -10,7 +10,7 @@ import type { Collection } from 'mongodb';
 import type { Logger } from '../../logger.ts';
 import { conflict } from '../outcome.ts';
 import type { ResourceRepository } from './resource-repository.ts';
-import { JOURNAL_COLLECTION } from './stored-document.ts';
+import { historyId, JOURNAL_COLLECTION } from './stored-document.ts';
 
 export interface JournalTarget {
   type: string;
@@ -88,32 +88,29 @@ export class TransactionJournal {
     this.log.warn({ tx: txId, resources: journal.targets.length }, 'transaction rolled back');
   }
 
-  /** Puts one resource back to its prior version. Idempotent: recovery may run it twice. */
+  /**
+   * Puts one resource back to its prior version. Idempotent: recovery may run it twice.
+   * Only _id lookups (see ResourceRepository.latestVersion); the transaction wrote at most one
+   * version of each resource it touched.
+   */
   private async restore(txId: string, target: JournalTarget): Promise<void> {
     const { repo } = this;
     const current = repo.current(target.type);
-    await repo.history.deleteMany({ type: target.type, id: target.id, tx: txId });
+    // The newest version is ours if this transaction wrote the resource and nobody wrote after it.
+    const written = await repo.latestVersion(target.type, target.id, target.priorVid);
+    if (written && written.vid > target.priorVid && written.tx === txId) await repo.history.deleteOne({ _id: written._id });
     const now = await current.findOne({ _id: target.id }, { projection: { vid: 1, tx: 1 } });
     // Untouched by this transaction: leave it (it may even have moved on through another writer).
     if (now && now.tx !== txId) return;
-    if (!now && target.priorVid === 0) return;
-    if (target.priorVid === 0) {
-      await current.deleteOne({ _id: target.id, tx: txId });
-      return;
-    }
-    const prior = await repo.history.findOne({ type: target.type, id: target.id, vid: target.priorVid });
+    const prior = target.priorVid > 0 ? await repo.history.findOne({ _id: historyId(target.type, target.id, target.priorVid) }) : null;
     if (!prior?.resource) {
-      // Prior version was a deletion: the resource must not exist.
-      await current.deleteOne({ _id: target.id, tx: txId });
+      // It did not exist before (or its prior version is a deletion): it must not exist now.
+      if (now) await current.deleteOne({ _id: target.id });
       return;
     }
-    const doc = repo.buildDocument(prior.resource, target.id, prior.vid, prior.ts);
-    if (now) {
-      await current.replaceOne({ _id: target.id, tx: txId }, doc);
-    } else {
-      // The transaction deleted it: bring it back unless someone recreated it meanwhile.
-      await current.replaceOne({ _id: target.id }, doc, { upsert: true });
-    }
+    // Written by us, or deleted by us: bring the prior version back.
+    if (!now && written && written.vid > target.priorVid && written.tx !== txId) return; // someone else wrote after us
+    await current.replaceOne({ _id: target.id }, repo.buildDocument(prior.resource, target.id, prior.vid, prior.ts), { upsert: true });
   }
 
   /**

@@ -6,6 +6,7 @@ import type { FhirRequest, FhirResponse } from '../types.ts';
 import { etagOf } from './http-semantics.ts';
 import { assertValidId } from './request-body.ts';
 import type { FhirServices } from './services.ts';
+import type { HistoryDocument } from '../repo/stored-document.ts';
 import { parseFhirInstant } from './fhir-dates.ts';
 
 interface Cursor {
@@ -51,7 +52,13 @@ export async function history(
   }
   const fhirBase = `${config.baseUrl}/fhir`;
   // One extra row tells whether there is a next page without counting.
-  const rows = count === 0 ? [] : await repo.historyPage({ ...scope, since, before, count: count + 1 });
+  let rows: HistoryDocument[] = [];
+  if (count > 0 && scope.type && scope.id) {
+    const beforeVid = before ? Number(before.key.split('/').pop()) : undefined;
+    rows = await repo.instanceHistory(scope.type, scope.id, count + 1, since, beforeVid);
+  } else if (count > 0) {
+    rows = await repo.historyPage({ ...scope, since, before, count: count + 1 });
+  }
   const page = rows.slice(0, count);
   const entries: BundleEntry[] = page.map((h) => {
     const url = `${h.type}/${h.id}`;
@@ -79,6 +86,7 @@ export async function history(
     links.push({ relation: 'next', url: link([['_cursor', encodeCursor({ ts: last.ts, key: last._id })]]) });
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: entries };
-  if (scope.id || count === 0) bundle.total = await repo.countHistory({ ...scope, since });
+  if (scope.type && scope.id && !since) bundle.total = await repo.countVersions(scope.type, scope.id);
+  else if (count === 0) bundle.total = await repo.countHistory({ ...scope, since });
   return { status: 200, body: bundle };
 }

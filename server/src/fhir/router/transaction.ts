@@ -191,7 +191,7 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
     if (!targetId) throw notFound(`No ${type} matches the criteria`);
     const current = await repo.find(type, targetId);
     if (!current) {
-      if (!(await repo.latestHistory(type, targetId))) throw notFound(`${type}/${targetId} is not known`);
+      if (!(await repo.latestVersion(type, targetId))) throw notFound(`${type}/${targetId} is not known`);
       // Already deleted: deleting again changes nothing (R4 http.html#delete).
       return { ...base, action: 'noop', type, id: targetId };
     }
