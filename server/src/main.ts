@@ -1,8 +1,25 @@
 // Entry point: config → database → app → listen; graceful shutdown on SIGINT/SIGTERM.
 import { loadConfig } from './config.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { LocalDatabaseError } from './db/local-database.ts';
 import { startServer, type RunningServer } from './server.ts';
+import { loadDemoData } from '../../seed-data/load-demo.ts';
+
+/** Loads the committed demo set through the FHIR API when the database holds no patients yet. */
+async function loadDemoDataIfEmpty(serverUrl: string, log: Logger): Promise<void> {
+  const fhir = `${serverUrl}/fhir`;
+  const res = await fetch(`${fhir}/Patient?_summary=count`, { headers: { accept: 'application/fhir+json' } });
+  const total = res.ok ? ((await res.json()) as { total?: number }).total : undefined;
+  if (total !== 0) return;
+  process.stdout.write('Empty database: loading the demo data set (about 20 patients)...\n');
+  const summary = await loadDemoData(fhir);
+  if (summary.failed > 0) {
+    log.error({ failed: summary.failed }, 'some demo bundles failed to load');
+    process.stdout.write(`Demo data: ${summary.failed} bundle(s) failed; see the log.\n`);
+  } else {
+    process.stdout.write(`Demo data loaded: ${summary.resources} resources in ${(summary.elapsedMs / 1000).toFixed(1)} s.\n`);
+  }
+}
 
 async function main(): Promise<void> {
   let config;
@@ -25,6 +42,13 @@ async function main(): Promise<void> {
     log.fatal({ err: { message: e.message, name: e.name } }, 'start-up failed');
     process.stderr.write(`\nCannot start: ${e.message}\n`);
     process.exit(1);
+  }
+  if (config.loadDemoData) {
+    try {
+      await loadDemoDataIfEmpty(server.url, log);
+    } catch (err) {
+      log.error({ err: { message: (err as Error).message } }, 'loading demo data failed');
+    }
   }
   process.stdout.write(`FHIR server ready at ${config.baseUrl}/fhir (listening on ${server.url})\n`);
 
