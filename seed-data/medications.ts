@@ -34,7 +34,8 @@ export function prescriptions(ctx: RecordContext, visits: RecordedVisit[], condi
       let statusReason: MedicationRequest['statusReason'];
       let end = validityEnd;
       if (!last) status = 'completed';
-      else if (def.course) status = validityEnd <= ctx.now ? 'completed' : 'active';
+      // A course is over when its days are taken, even if the prescription could still be filled.
+      else if (def.course) status = course.end && course.end <= ctx.now ? 'completed' : 'active';
       else if (!stop) status = 'active';
       else if (course.endReason === 'dose-changed') {
         status = 'stopped';
