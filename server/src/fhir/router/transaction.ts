@@ -12,6 +12,7 @@ import { parseVersionTag, writeResponse } from './http-semantics.ts';
 import { applyJsonPatch } from './json-patch.ts';
 import { assertKnownType, assertValidId, criteriaParams, resourceFromBody } from './request-body.ts';
 import type { FhirServices } from './services.ts';
+import { resolveConditional } from './write.ts';
 import { rewriteReferences } from './transaction-references.ts';
 
 type Action = 'create' | 'update' | 'delete' | 'existing' | 'read' | 'noop';
@@ -140,17 +141,6 @@ function withPrefer(req: FhirRequest, prefer: string | undefined): FhirRequest {
   return { ...req, headers: { ...req.headers, prefer } };
 }
 
-async function resolveOne(
-  services: FhirServices,
-  type: string,
-  params: Array<[string, string]>,
-  ctx: AccessContext,
-): Promise<StoredResource | undefined> {
-  const matches = await services.findMatches(type, params, ctx, 2);
-  if (matches.length > 1) throw preconditionFailed(`The criteria match more than one ${type}`);
-  return matches[0];
-}
-
 async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessContext): Promise<PlannedEntry> {
   const { request } = p;
   const segments = splitPath(request.path);
@@ -173,7 +163,7 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
     const resource = resourceFromBody(request, type);
     const ifNoneExist = request.headers['if-none-exist'];
     if (ifNoneExist) {
-      const existing = await resolveOne(services, type, criteriaParams(ifNoneExist), ctx);
+      const existing = await resolveConditional(services, type, criteriaParams(ifNoneExist), ctx);
       if (existing) return { ...base, action: 'existing', type, id: existing.resource.id, existing };
     }
     const { id: _ignored, ...body } = resource;
@@ -182,7 +172,7 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
 
   let targetId: string | undefined = id;
   if (conditional) {
-    const match = await resolveOne(services, type, request.params, ctx);
+    const match = await resolveConditional(services, type, request.params, ctx);
     targetId = match?.resource.id;
   }
   const ifMatch = parseVersionTag(request.headers['if-match']);

@@ -11,7 +11,7 @@ import type { FhirServices } from './services.ts';
 const fhirBaseOf = (services: FhirServices) => `${services.config.baseUrl}/fhir`;
 
 /** The one resource the criteria select, none, or a 412 when they select several. */
-async function resolveConditional(
+export async function resolveConditional(
   services: FhirServices,
   type: string,
   params: Array<[string, string]>,
