@@ -8,6 +8,7 @@ import { serializeBundle } from '../../seed-data/bundle.ts';
 import { DEMO_DIR, DEMO_MANIFEST, renderDemoSet } from '../../seed-data/demo-set.ts';
 import { SeedGenerator } from '../../seed-data/generator.ts';
 import { Random } from '../../seed-data/random.ts';
+import { shiftDatesInText, weeksBetween } from '../../seed-data/rebase-dates.ts';
 
 function render(seed: string, count: number, now?: Date): string {
   const g = new SeedGenerator({ seed, ...(now ? { now } : {}) });
@@ -96,6 +97,26 @@ describe('seed data: determinism', () => {
     for (const f of files) {
       const bundle = JSON.parse(await readFile(path.join(DEMO_DIR, f), 'utf8')) as Bundle;
       expect(bundle.type).to.equal('transaction');
+    }
+  });
+
+  it('rebasing the demo set moves every date by whole weeks and nothing else', () => {
+    const text = [...renderDemoSet().bundles].find(([file]) => file.startsWith('01-'))![1];
+    const weeks = weeksBetween(new Date('2026-11-16T17:00:00Z'), new Date('2027-06-03T08:00:00Z'));
+    expect(weeks).to.equal(28);
+    const shifted = shiftDatesInText(text, weeks * 7);
+    const dates = (s: string) => s.match(/\d{4}-\d{2}-\d{2}/g) ?? [];
+    const before = dates(text);
+    const after = dates(shifted);
+    expect(after.length).to.equal(before.length);
+    before.forEach((d, i) => expect((Date.parse(after[i]!) - Date.parse(d)) / 86400000).to.equal(196));
+    // Everything that is not a date (ids, MRNs, amounts, phone numbers) is untouched.
+    const strip = (s: string) => s.replace(/\d{4}-\d{2}-\d{2}/g, 'DATE');
+    expect(strip(shifted)).to.equal(strip(text));
+    const bundle = JSON.parse(shifted) as Bundle;
+    for (const e of bundle.entry!) {
+      const r = e.resource as { resourceType: string; status?: string; start?: string };
+      if (r.resourceType === 'Appointment' && r.start) expect(new Date(r.start).getUTCDay()).to.be.within(1, 5);
     }
   });
 });

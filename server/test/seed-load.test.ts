@@ -51,7 +51,8 @@ describe('seed data: loading through the FHIR API', function () {
     try {
       for (const file of ['00-clinic.json', first.file]) await copyFile(path.join(DEMO_DIR, file), path.join(dir, file));
       const before = await fhirFetch<Bundle>(`${fhirUrl}/Patient?_summary=count`);
-      const summary = await loadDemoData(fhirUrl, { dir });
+      // Loaded again a year later with the dates moved along (what npm start does on a fresh database).
+      const summary = await loadDemoData(fhirUrl, { dir, rebaseTo: new Date('2027-11-20T12:00:00Z') });
       expect(summary.bundles).to.equal(2);
       const after = await fhirFetch<Bundle>(`${fhirUrl}/Patient?_summary=count`);
       expect(after.body.total).to.equal(before.body.total);
@@ -62,6 +63,10 @@ describe('seed data: loading through the FHIR API', function () {
     expect(byMrn.body.entry).to.have.length(1);
     const patient = await fhirFetch<Patient>(`${fhirUrl}/Patient/${first.patientId}`);
     expect(patient.body.meta?.versionId).to.equal('2');
+    const committed = JSON.parse(await readFile(path.join(DEMO_DIR, first.file), 'utf8')) as Bundle;
+    const birthDate = (committed.entry![0]!.resource as Patient).birthDate!;
+    const shiftedDays = (Date.parse(patient.body.birthDate!) - Date.parse(birthDate)) / 86400000;
+    expect(shiftedDays).to.equal(52 * 7);
   });
 
   it('loads generated patients with bounded concurrency (the npm run seed path)', async () => {
