@@ -57,7 +57,8 @@ export function buildClinicalCourse(rng: Random, plan: PatientPlan, now: Date, h
   for (const planned of plan.conditions) {
     const def = CONDITIONS[planned.key];
     // Dates that are also visits (diagnosis, dose change, infections) fall on clinic days.
-    let onset = toWeekday(startOfDay(addMonths(now, -planned.onsetMonthsAgo)));
+    // A few days' jitter so that diagnoses (and yearly renewals) do not all fall on today's date.
+    let onset = toWeekday(startOfDay(addDays(addMonths(now, -planned.onsetMonthsAgo), rng.int(-12, 12))));
     if (onset < birthDate) onset = toWeekday(startOfDay(addMonths(birthDate, 6)));
     const course: ConditionCourse = { key: planned.key, onset };
     if (def.resolvesAfterMonths !== undefined) {

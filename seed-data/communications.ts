@@ -37,6 +37,10 @@ interface ThreadTemplate {
   topic: string;
   clinic: Reference;
   about?: Reference;
+  /** The thread cannot start before what it is about exists (prescription, result, bill, booking). */
+  notBefore?: Date;
+  /** ...nor, for "since I started ..." questions, long after. */
+  notAfter?: Date;
   messages: ThreadMessage[];
 }
 
@@ -58,7 +62,9 @@ function candidateThreads(ctx: RecordContext, src: MessageSources): ThreadTempla
   const childWord = ctx.plan.sex === 'female' ? 'daughter' : 'son';
   const forWhom = ctx.plan.age < 18 ? `my ${childWord} ${first}'s` : 'my';
 
-  const active = src.prescriptions.filter((p) => p.request.status === 'active' && (p.request.dispenseRequest?.numberOfRepeatsAllowed ?? 0) > 0);
+  const active = src.prescriptions.filter(
+    (p) => p.request.status === 'active' && (p.request.dispenseRequest?.numberOfRepeatsAllowed ?? 0) > 0 && new Date(p.request.authoredOn!) < addDays(now, -10),
+  );
   if (active.length > 0) {
     const p = rng.pick(active);
     const med = p.request.medicationCodeableConcept!.text!;
@@ -67,6 +73,7 @@ function candidateThreads(ctx: RecordContext, src: MessageSources): ThreadTempla
       topic: `Refill: ${med}`,
       clinic: ctx.nurse.reference,
       about: urnRef(p.request),
+      notBefore: addDays(new Date(p.request.authoredOn!), 7),
       messages: [
         { from: 'patient', text: `Hi, I'm running low on ${forWhom} ${med.toLowerCase()}. Could you send a refill to the pharmacy on file?`, after: 0 },
         { from: 'clinic', text: `Hi ${writer}, the refill for ${med.toLowerCase()} has been sent to your pharmacy and should be ready tomorrow. The prescription allows ${p.request.dispenseRequest!.numberOfRepeatsAllowed} refills in total and is valid until ${p.request.dispenseRequest!.validityPeriod!.end}.`, after: rng.int(3, 20) },
@@ -95,6 +102,7 @@ function candidateThreads(ctx: RecordContext, src: MessageSources): ThreadTempla
       topic: `Question about my ${analyte.text} result`,
       clinic: ctx.pcp.reference,
       about: urnRef(o),
+      notBefore: new Date(o.issued!),
       messages: [
         { from: 'patient', text: `My ${analyte.text} from ${fhirDate(new Date(o.effectiveDateTime!))} came back ${q.value} ${q.unit} and is marked ${flag}. Should I be worried?`, after: 0 },
         { from: 'clinic', text: `Hi ${writer}, thanks for asking. ${analyte.text} of ${q.value} ${q.unit} is ${flag === 'high' ? 'above' : 'below'} the reference range (${o.referenceRange![0]!.text}). ${advice}`, after: rng.int(4, 30) },
@@ -110,6 +118,7 @@ function candidateThreads(ctx: RecordContext, src: MessageSources): ThreadTempla
       topic: 'Fasting before my appointment?',
       clinic: ctx.nurse.reference,
       about: urnRef(a),
+      notBefore: new Date(a.created!),
       messages: [
         { from: 'patient', text: `Do I need to fast before ${ctx.plan.age < 18 ? `${first}'s` : 'my'} appointment on ${fhirDate(new Date(a.start!))}?`, after: 0 },
         { from: 'clinic', text: a.patientInstruction?.includes('do not eat') ? 'Yes: labs are planned, so nothing to eat after midnight. Water and usual medicines are fine.' : 'No fasting needed for this visit. See you then!', after: rng.int(2, 18) },
@@ -126,6 +135,7 @@ function candidateThreads(ctx: RecordContext, src: MessageSources): ThreadTempla
       topic: `Statement ${inv.identifier![0]!.value}`,
       clinic: billing.reference,
       about: urnRef(inv),
+      notBefore: addDays(new Date(inv.date!), 3),
       messages: [
         { from: 'patient', text: `I received a statement for $${inv.totalGross!.value!.toFixed(2)}. Has my insurance already paid its part?`, after: 0 },
         { from: 'clinic', text: `Yes. Your insurer paid $${inv.totalPriceComponent![1]!.amount!.value!.toFixed(2)} and the contracted adjustment was $${inv.totalPriceComponent![2]!.amount!.value!.toFixed(2)}; the $${inv.totalGross!.value!.toFixed(2)} left is your share. You can pay it in the portal under Billing.`, after: rng.int(20, 50) },
@@ -145,12 +155,17 @@ function candidateThreads(ctx: RecordContext, src: MessageSources): ThreadTempla
       ],
     });
   } else if (src.prescriptions.some((p) => p.course.key === 'metformin-500' || p.course.key === 'metformin-1000')) {
+    // Asked in the weeks after metformin was started or increased.
+    const latest = src.prescriptions.filter((p) => p.course.key.startsWith('metformin')).map((p) => p.course.start).sort((a, b) => a.getTime() - b.getTime()).pop()!;
+    const increased = src.prescriptions.some((p) => p.course.key === 'metformin-1000' && p.course.start.getTime() === latest.getTime());
     out.push({
       category: 'medical-question',
       topic: 'Upset stomach on metformin',
       clinic: ctx.pcp.reference,
+      notBefore: addDays(latest, 5),
+      notAfter: addDays(latest, 40),
       messages: [
-        { from: 'patient', text: 'Since starting metformin I have had an upset stomach most mornings. Is that normal?', after: 0 },
+        { from: 'patient', text: `Since ${increased ? 'my metformin dose was increased' : 'starting metformin'} I have had an upset stomach most mornings. Is that normal?`, after: 0 },
         { from: 'clinic', text: `Hi ${writer}, that is a common side effect in the first weeks. Take it in the middle of a meal rather than before, and it usually settles. If it does not improve in two weeks, let me know and we can switch to the extended-release form.`, after: rng.int(5, 30) },
         { from: 'patient', text: 'Taking it with dinner helped. Thanks!', after: rng.int(48, 200) },
       ],
@@ -172,17 +187,34 @@ function candidateThreads(ctx: RecordContext, src: MessageSources): ThreadTempla
 /** Writes up to plan.messageThreads threads; returns the messages. */
 export function messageThreads(ctx: RecordContext, src: MessageSources): Array<Communication & { id: string }> {
   const { rng, now, plan } = ctx;
-  const templates = rng.sample(candidateThreads(ctx, src), plan.messageThreads);
+  const latest = addDays(startOfDay(now), -2);
+  const windowOf = (t: ThreadTemplate) => {
+    const from = t.notBefore && t.notBefore > addDays(now, -400) ? t.notBefore : addDays(now, -200);
+    const to = t.notAfter && t.notAfter < latest ? t.notAfter : latest;
+    return { from: startOfDay(from), to };
+  };
+  const possible = candidateThreads(ctx, src).filter((t) => {
+    const w = windowOf(t);
+    return w.from <= w.to;
+  });
+  const templates = rng.sample(possible, plan.messageThreads);
   const out: Array<Communication & { id: string }> = [];
+  const lastReplies: Array<Communication & { id: string }> = [];
   const patientParty: Party = { ref: src.proxy ? src.proxy.ref : { ...ctx.patientRef, display: ctx.patientDisplay } };
   templates.forEach((t, threadIndex) => {
-    // The newest thread started a few days ago (its last reply may still be unread); others earlier.
-    const daysAgo = threadIndex === 0 ? rng.int(2, 6) : rng.int(10, 200);
-    let at = addMinutes(startOfDay(addDays(now, -daysAgo)), rng.int(13 * 60, 27 * 60));
+    // The first thread started a few days ago if it can (its last reply may still be unread);
+    // the others somewhere in their window.
+    const w = windowOf(t);
+    const recent = addDays(startOfDay(now), -6);
+    const from = threadIndex === 0 && recent <= w.to && recent >= w.from ? recent : w.from;
+    const span = Math.floor((w.to.getTime() - from.getTime()) / 86400000);
+    let at = addMinutes(addDays(from, rng.int(0, Math.max(0, span))), rng.int(13 * 60, 27 * 60));
     let previous: (Communication & { id: string }) | undefined;
     t.messages.forEach((m, i) => {
+      const previousAt = at;
       at = addMinutes(at, m.after * 60 + rng.int(0, 59));
-      if (at >= now) at = addMinutes(now, -rng.int(30, 600));
+      // A reply that would land after "now" is squeezed in before it, still after the message it answers.
+      if (at >= now) at = new Date(previousAt.getTime() + Math.floor((now.getTime() - previousAt.getTime()) / 120000) * 60000);
       const fromPatient = m.from === 'patient';
       const last = i === t.messages.length - 1;
       const message: Communication = {
@@ -199,14 +231,17 @@ export function messageThreads(ctx: RecordContext, src: MessageSources): Array<C
       };
       if (previous) message.inResponseTo = [urnRef(previous)];
       if (t.about) message.about = [t.about];
-      // Everything has been read except the clinic's latest reply in the newest thread.
-      const unread = threadIndex === 0 && last && !fromPatient;
-      if (!unread) message.received = fhirDateTime(addMinutes(at, fromPatient ? rng.int(5, 120) : rng.int(30, 900)));
-      if (message.received && new Date(message.received) > now) delete message.received;
+      message.received = fhirDateTime(addMinutes(at, fromPatient ? rng.int(5, 120) : rng.int(30, 900)));
+      if (new Date(message.received) > now) delete message.received;
       const saved = addResource(ctx, message);
       out.push(saved);
+      if (last && !fromPatient) lastReplies.push(saved);
       previous = saved;
     });
   });
+  // The clinic's most recent reply, if it closes its thread and is from the last week, has not
+  // been read yet: the portal shows it as new.
+  const newest = lastReplies.sort((a, b) => a.sent!.localeCompare(b.sent!)).pop();
+  if (newest && new Date(newest.sent!) > addDays(now, -7)) delete newest.received;
   return out;
 }

@@ -192,6 +192,13 @@ describe('seed data: prescriptions, appointments, messages, bills, proxies', () 
           expect(t(m.received)).to.be.at.least(t(m.sent));
           expect(t(m.received)).to.be.at.most(now.getTime());
         }
+        // A thread about a prescription, result, appointment or bill starts after that thing exists.
+        const about = m.about?.[0] && record.resources.find((r) => `urn:uuid:${r.id}` === m.about![0]!.reference);
+        if (about) {
+          const a = about as { authoredOn?: string; issued?: string; created?: string; date?: string };
+          const existsFrom = a.authoredOn ?? a.issued ?? a.created ?? a.date;
+          expect(t(existsFrom), `${m.topic?.text} sent ${m.sent}`).to.be.lessThan(t(m.sent));
+        }
         const parent = m.inResponseTo?.[0];
         if (!parent) continue;
         replies++;
