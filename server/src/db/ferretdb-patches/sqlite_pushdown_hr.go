@@ -6,7 +6,7 @@
 // (at the top of the filter or inside a top-level $and) down to SQLite, written the way FerretDB
 // writes its expression indexes (_ferretdb_sjson->"field"), so SQLite can use those indexes.
 // Pushed down: {field: "s"}, {field: {$in: ["s", ...]}}, {$or: [...]} of those, at the top of the
-// filter or inside a top-level $and.
+// filter or inside $and.
 //
 // FerretDB still applies the full filter in Go to every row SQLite returns, so the WHERE clause
 // only has to return a superset of the matching documents:
@@ -130,7 +130,7 @@ func hrOrCondition(v any) (string, []any, bool) {
 }
 
 // hrWhereClause returns a WHERE clause (with leading space) and its arguments, or "" and nil.
-// It looks at the filter's top-level keys, $or, and the same inside a top-level $and.
+// It looks at the filter's top-level keys and $or, and the same inside $and (nested too).
 func hrWhereClause(filter *types.Document) (string, []any) {
 	if filter == nil {
 		return "", nil
@@ -146,8 +146,9 @@ func hrWhereClause(filter *types.Document) (string, []any) {
 
 			switch key {
 			case "$and":
+				// Nested $and is still a conjunction: its conditions are necessary too.
 				arr, ok := v.(*types.Array)
-				if !ok || depth > 0 {
+				if !ok || depth > 8 {
 					continue
 				}
 

@@ -96,9 +96,33 @@ async function compileOne(type: string, criterion: Criterion, env: CompileEnviro
     return compile(v, ctx);
   });
   const out = [or(conds)];
-  const hint = partitionHint(type, param, criterion, ctx);
+  const hint = partitionHint(type, compartmentEquivalent(type, param, env.registry), criterion, ctx);
   if (hint) out.unshift(hint);
   return out;
+}
+
+/**
+ * The compartment parameter a parameter stands for: itself, or the compartment parameter whose
+ * path it narrows to Patient references (Observation `patient` is `subject` where the reference
+ * is a Patient), so `patient=X` is answered through the partition key like `subject=Patient/X`.
+ */
+function compartmentEquivalent(type: string, param: SearchParam, registry: SearchParamRegistry): SearchParam {
+  const codes = patientCompartmentParams(type);
+  if (codes.includes(param.code) || param.type !== 'reference') return param;
+  const path = stripPatientNarrowing(param.expression);
+  if (!path) return param;
+  for (const code of codes) {
+    const candidate = registry.get(type, code);
+    if (candidate?.expression && stripPatientNarrowing(candidate.expression) === path) return candidate;
+  }
+  return param;
+}
+
+/** An expression without a trailing restriction to Patient references, if it has one shape we know. */
+function stripPatientNarrowing(expression: string | undefined): string | undefined {
+  return expression
+    ?.replace(/\.where\(reference\.matches\('[^']*Patient[^']*'\)\)$/, '')
+    .replace(/\.where\(resolve\(\) is Patient\)$/, '');
 }
 
 /** `patient=X` / `subject=Patient/X` also constrain the partition key (see partition.ts). */
