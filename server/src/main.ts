@@ -12,7 +12,8 @@ async function loadDemoDataIfEmpty(serverUrl: string, log: Logger): Promise<void
   const total = res.ok ? ((await res.json()) as { total?: number }).total : undefined;
   if (total !== 0) return;
   process.stdout.write('Empty database: loading the demo data set (about 20 patients)...\n');
-  const summary = await loadDemoData(fhir);
+  // Dates move by whole weeks to today, so the demo's upcoming appointments are still upcoming.
+  const summary = await loadDemoData(fhir, { rebaseTo: new Date() });
   if (summary.failed > 0) {
     log.error({ failed: summary.failed }, 'some demo bundles failed to load');
     process.stdout.write(`Demo data: ${summary.failed} bundle(s) failed; see the log.\n`);
