@@ -96,38 +96,20 @@ async function compileOne(type: string, criterion: Criterion, env: CompileEnviro
     return compile(v, ctx);
   });
   const out = [or(conds)];
-  const hint = partitionHint(type, compartmentEquivalent(type, param, env.registry), criterion, ctx);
+  const hint = partitionHint(type, param, criterion, ctx, env.registry);
   if (hint) out.unshift(hint);
   return out;
 }
 
-/**
- * The compartment parameter a parameter stands for: itself, or the compartment parameter whose
- * path it narrows to Patient references (Observation `patient` is `subject` where the reference
- * is a Patient), so `patient=X` is answered through the partition key like `subject=Patient/X`.
- */
-function compartmentEquivalent(type: string, param: SearchParam, registry: SearchParamRegistry): SearchParam {
-  const codes = patientCompartmentParams(type);
-  if (codes.includes(param.code) || param.type !== 'reference') return param;
-  const path = stripPatientNarrowing(param.expression);
-  if (!path) return param;
-  for (const code of codes) {
-    const candidate = registry.get(type, code);
-    if (candidate?.expression && stripPatientNarrowing(candidate.expression) === path) return candidate;
-  }
-  return param;
-}
-
-/** An expression without a trailing restriction to Patient references, if it has one shape we know. */
-function stripPatientNarrowing(expression: string | undefined): string | undefined {
-  return expression
-    ?.replace(/\.where\(reference\.matches\('[^']*Patient[^']*'\)\)$/, '')
-    .replace(/\.where\(resolve\(\) is Patient\)$/, '');
-}
-
 /** `patient=X` / `subject=Patient/X` also constrain the partition key (see partition.ts). */
-function partitionHint(type: string, param: SearchParam, criterion: Criterion, ctx: ValueContext): Document | undefined {
-  if (param.type !== 'reference' || !patientCompartmentParams(type).includes(param.code)) return undefined;
+function partitionHint(
+  type: string,
+  param: SearchParam,
+  criterion: Criterion,
+  ctx: ValueContext,
+  registry: SearchParamRegistry,
+): Document | undefined {
+  if (param.type !== 'reference') return undefined;
   if (ctx.modifier && ctx.modifier !== 'Patient') return undefined;
   const ids: string[] = [];
   for (const v of criterion.values) {
@@ -138,7 +120,7 @@ function partitionHint(type: string, param: SearchParam, criterion: Criterion, c
     if (patientRefs.length !== refs.length || patientRefs.length === 0) return undefined;
     ids.push(...patientRefs.map((r) => r.slice('Patient/'.length)));
   }
-  return partitionCondition(type, param, ids);
+  return partitionCondition(type, param, ids, registry);
 }
 
 async function subQueryIds(type: string, filter: Document, projection: Document, env: CompileEnvironment, name: string) {
@@ -161,7 +143,10 @@ async function chainCondition(type: string, param: SearchParam, criterion: Crite
     refs.push(...docs.map((d) => `${target}/${String(d._id)}`));
   }
   if (refs.length === 0) return MATCH_NOTHING;
-  return { [`sp.${param.code}.r`]: { $in: refs } };
+  const condition = { [`sp.${param.code}.r`]: { $in: refs } };
+  // A chain through Patient ends in patient ids: lead with the partition key too.
+  const patientIds = refs.every((r) => r.startsWith('Patient/')) ? refs.map((r) => r.slice('Patient/'.length)) : [];
+  return and([partitionCondition(type, param, patientIds, env.registry), condition]);
 }
 
 async function hasCondition(type: string, criterion: Criterion, env: CompileEnvironment): Promise<Document> {

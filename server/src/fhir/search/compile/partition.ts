@@ -4,7 +4,7 @@
 import type { Document } from 'mongodb';
 import r4model from 'fhirpath/fhir-context/r4';
 import { patientCompartmentParams } from '../compartment.ts';
-import type { SearchParam } from '../registry.ts';
+import type { SearchParam, SearchParamRegistry } from '../registry.ts';
 
 const repeating = (r4model as unknown as { path2Repeating: Record<string, boolean> }).path2Repeating;
 
@@ -23,8 +23,14 @@ function singleValued(param: SearchParam): boolean {
  * - The first compartment parameter, when single-valued, decides `patient` by itself → equality.
  * - Any other compartment parameter still implies membership: `patient` or `patients`.
  */
-export function partitionCondition(type: string, param: SearchParam, patientIds: string[]): Document | undefined {
+export function partitionCondition(
+  type: string,
+  searchParam: SearchParam,
+  patientIds: string[],
+  registry: SearchParamRegistry,
+): Document | undefined {
   if (patientIds.length === 0) return undefined;
+  const param = compartmentEquivalent(type, searchParam, registry);
   const compartmentParams = patientCompartmentParams(type);
   if (type === 'Patient' || !compartmentParams.includes(param.code)) return undefined;
   const value = patientIds.length === 1 ? patientIds[0] : { $in: patientIds };
@@ -36,4 +42,28 @@ export function partitionCondition(type: string, param: SearchParam, patientIds:
 export function compartmentCondition(type: string, patientId: string): Document {
   if (type === 'Patient') return { _id: patientId };
   return { $or: [{ patient: patientId }, { patients: patientId }] };
+}
+
+/**
+ * The compartment parameter a parameter stands for: itself, or the compartment parameter whose
+ * path it narrows to Patient references (Observation `patient` is `subject` where the reference
+ * is a Patient), so `patient=X` is answered through the partition key like `subject=Patient/X`.
+ */
+function compartmentEquivalent(type: string, param: SearchParam, registry: SearchParamRegistry): SearchParam {
+  const codes = patientCompartmentParams(type);
+  if (codes.includes(param.code) || param.type !== 'reference') return param;
+  const path = stripPatientNarrowing(param.expression);
+  if (!path) return param;
+  for (const code of codes) {
+    const candidate = registry.get(type, code);
+    if (candidate?.expression && stripPatientNarrowing(candidate.expression) === path) return candidate;
+  }
+  return param;
+}
+
+/** An expression without a trailing restriction to Patient references, if it has one shape we know. */
+function stripPatientNarrowing(expression: string | undefined): string | undefined {
+  return expression
+    ?.replace(/\.where\(reference\.matches\('[^']*Patient[^']*'\)\)$/, '')
+    .replace(/\.where\(resolve\(\) is Patient\)$/, '');
 }

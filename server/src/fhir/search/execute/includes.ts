@@ -91,7 +91,7 @@ export async function resolveIncludes(
       const params = referenceParams(env.registry, spec.sourceType, spec.param, '_revinclude');
       const patientIds = targets.filter((t) => t.startsWith('Patient/')).map((t) => t.slice(8));
       const conds = params.map((p) => {
-        const hint = patientIds.length === targets.length ? partitionCondition(spec.sourceType, p, patientIds) : undefined;
+        const hint = patientIds.length === targets.length ? partitionCondition(spec.sourceType, p, patientIds, env.registry) : undefined;
         return and([hint, { [`sp.${p.code}.r`]: { $in: targets } }]);
       });
       const filter = and([conds.length === 1 ? conds[0] : { $or: conds }, env.restrict(spec.sourceType)]);
