@@ -44,15 +44,6 @@ async function main(): Promise<void> {
     process.stderr.write(`\nCannot start: ${e.message}\n`);
     process.exit(1);
   }
-  if (config.loadDemoData) {
-    try {
-      await loadDemoDataIfEmpty(server.url, log);
-    } catch (err) {
-      log.error({ err: { message: (err as Error).message } }, 'loading demo data failed');
-    }
-  }
-  process.stdout.write(`FHIR server ready at ${config.baseUrl}/fhir (listening on ${server.url})\n`);
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -60,7 +51,8 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       log.error('shutdown took too long; exiting');
-      process.exit(1);
+      // Never leave the local database running behind us.
+      void (server.database.local?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
     }, 20_000);
     timer.unref();
     await server.close();
@@ -69,6 +61,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  if (config.loadDemoData) {
+    try {
+      await loadDemoDataIfEmpty(server.url, log);
+    } catch (err) {
+      if (!stopping) log.error({ err: { message: (err as Error).message } }, 'loading demo data failed');
+    }
+  }
+  if (!stopping) process.stdout.write(`FHIR server ready at ${config.baseUrl}/fhir (listening on ${server.url})\n`);
 }
 
 void main();

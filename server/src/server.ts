@@ -16,6 +16,9 @@ import { ensureAllSearchIndexes } from './fhir/search/search-indexes.ts';
 import { createSearch } from './fhir/router/search.ts';
 import { createValidator } from './fhir/validate/index.ts';
 
+/** How long shutdown waits for requests in flight before closing their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface RunningServer {
   /** Where the server listens, e.g. http://127.0.0.1:8080 */
   url: string;
@@ -68,8 +71,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       services,
       async close() {
         journal.stopSweeping();
+        // Finish requests in flight; cut connections still busy after a grace period.
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
           server.closeIdleConnections();
         });
         await database.close();

@@ -185,6 +185,13 @@ describe('FHIR REST: create, read, update, delete', () => {
     expect(text.body.name).to.be.undefined;
     const elements = await fhirFetch<Patient>(`${fhirUrl}/Patient/${created.id}?_elements=birthDate`);
     expect(Object.keys(elements.body).sort()).to.deep.equal(['birthDate', 'id', 'meta', 'resourceType']);
+    const obsId = ((await client.create({ resourceType: 'Observation', body: obs('choice') })) as Observation).id;
+    for (const name of ['value', 'valueQuantity']) {
+      const shaped = await fhirFetch<Observation>(`${fhirUrl}/Observation/${obsId}?_elements=${name}`);
+      expect(shaped.body.valueQuantity?.value, name).to.equal(6.1);
+      expect(shaped.body.code, 'mandatory elements stay').to.exist;
+      expect(shaped.body.subject).to.be.undefined;
+    }
     const bad = await fhirFetch(`${fhirUrl}/Patient/${created.id}?_summary=everything`);
     expect(bad.status).to.equal(400);
   });
@@ -224,6 +231,7 @@ function obs(text: string): Observation {
     resourceType: 'Observation',
     status: 'final',
     code: { coding: [{ system: 'http://loinc.org', code: '4548-4' }], text },
+    subject: { reference: 'Patient/example' },
     valueQuantity: { value: 6.1, unit: '%', system: 'http://unitsofmeasure.org', code: '%' },
   };
 }

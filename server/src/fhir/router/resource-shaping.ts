@@ -59,7 +59,8 @@ export function shapeResource(resource: Resource, shaping: Shaping): Resource {
     const name = facts ? elementNameOfKey(facts, key) : key;
     let keep: boolean;
     if (always.has(key)) keep = true;
-    else if (elements) keep = elements.includes(name) || (facts?.mandatory.has(name) ?? false);
+    // A choice element may be named as in the definition (value) or as in JSON (valueQuantity).
+    else if (elements) keep = elements.includes(name) || elements.includes(key) || (facts?.mandatory.has(name) ?? false);
     else if (summary === 'true') keep = facts?.summary.has(name) ?? false;
     else if (summary === 'text') keep = key === 'text' || (facts?.mandatory.has(name) ?? false);
     else keep = key !== 'text'; // data
