@@ -241,16 +241,31 @@ export class ResourceRepository {
         if (isDuplicateKey(err)) continue; // another writer claimed this version first
         throw err;
       }
-      await this.makeCurrent(type, id, doc);
+      await this.makeCurrent(type, id, doc, currentVid === undefined);
       return { doc, vid, created: currentVid === undefined };
     }
   }
 
-  /** Sets the current document to a claimed version (deletes it for a tombstone). */
-  private async makeCurrent(type: string, id: string, doc: CurrentDocument | undefined): Promise<void> {
+  /**
+   * Sets the current document to a claimed version (deletes it for a tombstone). `fresh` says no
+   * current document existed when the version was claimed: an insert is then cheaper than an
+   * upsert (which is a query plus a write on FerretDB).
+   */
+  private async makeCurrent(type: string, id: string, doc: CurrentDocument | undefined, fresh = false): Promise<void> {
     const coll = this.current(type);
-    if (doc) await coll.replaceOne({ _id: id }, doc, { upsert: true });
-    else await coll.deleteOne({ _id: id });
+    if (!doc) {
+      await coll.deleteOne({ _id: id });
+      return;
+    }
+    if (fresh) {
+      try {
+        await coll.insertOne(doc);
+        return;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err; // rolled forward by another writer meanwhile
+      }
+    }
+    await coll.replaceOne({ _id: id }, doc, { upsert: true });
   }
 
   /** Completes a version whose writer died after claiming it. Idempotent. */
