@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 /** Bumped whenever the local patches below change, so an older build is not reused. */
-export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr4`;
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr5`;
 
 /**
  * Two performance fixes to FerretDB 1.24's SQLite backend, applied to the module source before
@@ -221,6 +221,8 @@ export async function startLocalDatabase(
         '--telemetry=disable',
         `--state-dir=${dbDir}`,
         '--log-level=error',
+        // Lets the patched backend push dotted-path equality down to SQLite (see ferretdb-patches/).
+        '--test-enable-nested-pushdown',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
