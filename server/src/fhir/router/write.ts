@@ -122,9 +122,7 @@ export async function conditionalPatch(
   ctx: AccessContext,
   type: string,
 ): Promise<FhirResponse> {
-  const match = await resolveConditional(services, type, criteriaOf(req), ctx);
-  if (!match) throw notFound(`No ${type} matches the criteria`);
-  return patch(services, req, ctx, type, match.resource.id);
+  return patch(services, req, ctx, type, await conditionalTarget(services, req, ctx, type));
 }
 
 export async function remove(
@@ -152,9 +150,14 @@ export async function conditionalDelete(
   ctx: AccessContext,
   type: string,
 ): Promise<FhirResponse> {
+  return remove(services, req, ctx, type, await conditionalTarget(services, req, ctx, type));
+}
+
+/** The id of the one resource a conditional PATCH or DELETE targets; none is a 404. */
+async function conditionalTarget(services: FhirServices, req: FhirRequest, ctx: AccessContext, type: string): Promise<string> {
   const match = await resolveConditional(services, type, criteriaOf(req), ctx);
   if (!match) throw notFound(`No ${type} matches the criteria`);
-  return remove(services, req, ctx, type, match.resource.id);
+  return match.resource.id;
 }
 
 function criteriaOf(req: FhirRequest): Array<[string, string]> {
