@@ -50,4 +50,3 @@ export const preconditionFailed = (msg: string) =>
 export const notSupported = (msg: string) => new OperationOutcomeError(400, [issue('error', 'not-supported', msg)]);
 export const methodNotAllowed = (msg: string) =>
   new OperationOutcomeError(405, [issue('error', 'not-supported', msg)]);
-export const unprocessable = (issues: OperationOutcomeIssue[]) => new OperationOutcomeError(422, issues);

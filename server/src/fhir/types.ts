@@ -36,11 +36,6 @@ export interface AccessContext {
   principal: { kind: 'anonymous' } | { kind: 'system' };
 }
 
-export const systemContext = (requestId = 'system'): AccessContext => ({
-  requestId,
-  principal: { kind: 'system' },
-});
-
 export type FhirInteraction = (request: FhirRequest, ctx: AccessContext) => Promise<FhirResponse>;
 
 /** A resource as the repository hands it out: the resource plus its version facts. */

@@ -14,10 +14,6 @@ export function mediaTypeOf(header: string | undefined): string | undefined {
   return header.split(';')[0].trim().toLowerCase() || undefined;
 }
 
-export function isJsonMediaType(type: string): boolean {
-  return JSON_TYPES.has(type) || type === 'application/json-patch+json';
-}
-
 const notAcceptable = (what: string) =>
   new OperationOutcomeError(406, [issue('error', 'not-supported', `${what} is not available: this server speaks JSON (application/fhir+json)`)]);
 

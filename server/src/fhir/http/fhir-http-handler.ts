@@ -3,7 +3,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.ts';
 import { badRequest, OperationOutcomeError, issue, outcome } from '../outcome.ts';
-import type { AccessContext, FhirInteraction, FhirMethod, FhirRequest, FhirResponse } from '../types.ts';
+import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
 import { assertAcceptsJson, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -126,7 +126,7 @@ export function createFhirHttpRouter(options: FhirHttpOptions): Router {
     let result: FhirResponse;
     try {
       const fhirReq = toFhirRequest(req);
-      assertAcceptsJson(fhirReq.params.find(([k]) => k === '_format')?.[1], req.headers.accept);
+      assertAcceptsJson(param(fhirReq, '_format'), req.headers.accept);
       result = await options.interaction(fhirReq, contextOf(req, res));
     } catch (err) {
       result = errorResponse(err, options.log, requestIdOf(res));

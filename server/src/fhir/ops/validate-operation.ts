@@ -4,14 +4,14 @@
 import type { OperationOutcomeIssue, Parameters, FhirResource as Resource } from 'fhir/r4';
 import { badRequest, issue, outcome } from '../outcome.ts';
 import type { FhirServices } from '../router/services.ts';
-import type { AccessContext, FhirRequest, FhirResponse } from '../types.ts';
+import { param, type AccessContext, type FhirRequest, type FhirResponse } from '../types.ts';
 import { resourceFromBody } from '../router/request-body.ts';
 
 type Mode = 'create' | 'update' | 'delete' | undefined;
 
 function unwrap(req: FhirRequest, type: string): { resource?: Resource; mode: Mode; profiles: string[] } {
   const body = req.body as Resource | undefined;
-  let mode = req.params.find(([k]) => k === 'mode')?.[1] as Mode;
+  let mode = param(req, 'mode') as Mode;
   const profiles = req.params.filter(([k]) => k === 'profile').map(([, v]) => v);
   let resource: Resource | undefined;
   if (body && typeof body === 'object' && (body as Resource).resourceType === 'Parameters' && type !== 'Parameters') {
