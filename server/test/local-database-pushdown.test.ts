@@ -1,0 +1,78 @@
+// The local database build patches FerretDB so that filters are pushed down to SQLite (see
+// server/src/db/ferretdb-patches/). A pushdown may only narrow what FerretDB filters exactly, so
+// every query here must answer exactly what MongoDB answers. Against MONGODB_URI the same
+// expectations hold, which is the point: the patched database must behave like MongoDB.
+import { expect } from 'chai';
+import { MongoClient, type Collection, type Document } from 'mongodb';
+import { testDatabaseUri } from './support/test-server.ts';
+
+describe('local database: pushed-down filters answer like MongoDB', () => {
+  let client: MongoClient;
+  let coll: Collection<Document>;
+
+  before(async () => {
+    client = new MongoClient(await testDatabaseUri());
+    await client.connect();
+    const db = client.db(`pushdown_${Date.now().toString(36)}`);
+    coll = db.collection('Observation');
+    await coll.createIndex({ patient: 1, ts: -1 });
+    await coll.createIndex({ patients: 1 });
+    await coll.insertMany([
+      { _id: 'plain', patient: 'p1', sp: { code: { sc: ['loinc|1', 'loinc|2'] }, status: { c: 'final' } } },
+      { _id: 'other', patient: 'p2', sp: { code: { sc: ['loinc|3'] }, status: { c: 'final' } } },
+      { _id: 'array-field', patient: ['p1', 'p9'], sp: { code: { sc: 'loinc|1' } } },
+      { _id: 'many', patient: 'p3', patients: ['p3', 'p1'], sp: { code: [{ sc: ['loinc|1'] }, { sc: 'x' }] } },
+      { _id: 'array-step', patient: 'p4', sp: [{ code: { sc: ['loinc|1'] } }] },
+      { _id: 'unsafe', patient: 'p<5> & "q"', sp: { code: { sc: ['a"b\\c'] } } },
+      { _id: 'unicode', patient: 'pé', sp: { code: { sc: ['größe|1'] } } },
+      { _id: 'hyphen', patient: 'p6', sp: { 'clinical-status': { c: ['active'] } } },
+      { _id: 'number', patient: 7, sp: { n: { v: 1 } } },
+    ]);
+  });
+  after(async () => {
+    await client?.close();
+  });
+
+  async function ids(filter: Document): Promise<string[]> {
+    return (await coll.find(filter).toArray()).map((d) => String(d._id)).sort();
+  }
+
+  it('top-level equality also matches arrays that contain the value', async () => {
+    expect(await ids({ patient: 'p1' })).to.deep.equal(['array-field', 'plain']);
+    expect(await ids({ patient: 'p9' })).to.deep.equal(['array-field']);
+    expect(await ids({ patient: 'nobody' })).to.deep.equal([]);
+    expect(await coll.countDocuments({ patient: 'p1' })).to.equal(2);
+  });
+
+  it('$in, $or and nested $and give the exact MongoDB answer', async () => {
+    expect(await ids({ patient: { $in: ['p2', 'p9'] } })).to.deep.equal(['array-field', 'other']);
+    expect(await ids({ $or: [{ patient: 'p1' }, { patients: 'p1' }] })).to.deep.equal(['array-field', 'many', 'plain']);
+    expect(await ids({ $and: [{ $and: [{ patient: 'p1' }] }, { 'sp.code.sc': 'loinc|2' }] })).to.deep.equal(['plain']);
+    expect(await ids({ _id: { $in: ['plain', 'unicode', 'missing'] } })).to.deep.equal(['plain', 'unicode']);
+  });
+
+  it('dotted paths match through arrays at any step, and scalars as well as arrays', async () => {
+    expect(await ids({ 'sp.code.sc': 'loinc|1' })).to.deep.equal(['array-field', 'array-step', 'many', 'plain']);
+    expect(await ids({ 'sp.code.sc': { $in: ['loinc|3', 'x'] } })).to.deep.equal(['many', 'other']);
+    expect(await ids({ 'sp.clinical-status.c': 'active' })).to.deep.equal(['hyphen']);
+    expect(await ids({ 'sp.status.c': 'final', patient: 'p2' })).to.deep.equal(['other']);
+  });
+
+  it('values whose JSON has several spellings, unicode and non-strings are still found', async () => {
+    expect(await ids({ patient: 'p<5> & "q"' })).to.deep.equal(['unsafe']);
+    expect(await ids({ 'sp.code.sc': 'a"b\\c' })).to.deep.equal(['unsafe']);
+    expect(await ids({ patient: 'pé' })).to.deep.equal(['unicode']);
+    expect(await ids({ 'sp.code.sc': 'größe|1' })).to.deep.equal(['unicode']);
+    expect(await ids({ patient: 7 })).to.deep.equal(['number']);
+    expect(await ids({ patient: { $ne: 'p1' } })).to.have.length(7);
+  });
+
+  it('updates and deletes by a pushed-down filter touch exactly the matching documents', async () => {
+    const res = await coll.updateMany({ patient: 'p1' }, { $set: { flagged: true } });
+    expect(res.matchedCount).to.equal(2);
+    expect(await ids({ flagged: true })).to.deep.equal(['array-field', 'plain']);
+    const del = await coll.deleteMany({ 'sp.code.sc': 'x' });
+    expect(del.deletedCount).to.equal(1);
+    expect(await ids({ _id: 'many' })).to.deep.equal([]);
+  });
+});
