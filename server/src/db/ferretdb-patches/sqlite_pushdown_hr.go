@@ -160,22 +160,29 @@ func hrDottedCondition(key string, v any) (string, []any, bool) {
 		}
 	}
 
+	// A document holding one of the values holds its JSON text ("value", one spelling for the
+	// safe characters allowed here) somewhere: instr() rules out most rows without parsing them.
+	var contains []string
+	var args []any
 	placeholders := make([]string, len(values))
-	args := make([]any, len(values))
 	for i, value := range values {
+		contains = append(contains, fmt.Sprintf("instr(%s, ?) > 0", metadata.DefaultColumn))
+		args = append(args, `"`+value+`"`)
 		placeholders[i] = "?"
-		args[i] = value
+	}
+	for _, value := range values {
+		args = append(args, value)
 	}
 
-	cond := fmt.Sprintf(
+	exact := fmt.Sprintf(
 		"EXISTS (SELECT 1 FROM json_each(%s, '%s') WHERE value IN (%s))",
 		metadata.DefaultColumn, path, strings.Join(placeholders, ", "),
 	)
 	if len(arraySteps) > 0 {
-		cond += " OR " + strings.Join(arraySteps, " OR ")
+		exact += " OR " + strings.Join(arraySteps, " OR ")
 	}
 
-	return "(" + cond + ")", args, true
+	return "((" + strings.Join(contains, " OR ") + ") AND (" + exact + "))", args, true
 }
 
 // hrOrCondition pushes down {$or: [{k1: v1}, {k2: v2}, ...]} when every branch can be.
