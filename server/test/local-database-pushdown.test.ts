@@ -3,18 +3,20 @@
 // every query here must answer exactly what MongoDB answers. Against MONGODB_URI the same
 // expectations hold, which is the point: the patched database must behave like MongoDB.
 import { expect } from 'chai';
-import { MongoClient, type Collection, type Document } from 'mongodb';
+import { MongoClient, type Collection, type Document, type Filter } from 'mongodb';
+
+type TestDoc = { _id: string } & Document;
 import { testDatabaseUri } from './support/test-server.ts';
 
 describe('local database: pushed-down filters answer like MongoDB', () => {
   let client: MongoClient;
-  let coll: Collection<Document>;
+  let coll: Collection<TestDoc>;
 
   before(async () => {
     client = new MongoClient(await testDatabaseUri());
     await client.connect();
     const db = client.db(`pushdown_${Date.now().toString(36)}`);
-    coll = db.collection('Observation');
+    coll = db.collection<TestDoc>('Observation');
     await coll.createIndex({ patient: 1, ts: -1 });
     await coll.createIndex({ patients: 1 });
     await coll.insertMany([
@@ -33,7 +35,7 @@ describe('local database: pushed-down filters answer like MongoDB', () => {
     await client?.close();
   });
 
-  async function ids(filter: Document): Promise<string[]> {
+  async function ids(filter: Filter<TestDoc>): Promise<string[]> {
     return (await coll.find(filter).toArray()).map((d) => String(d._id)).sort();
   }
 
