@@ -53,7 +53,7 @@ export class TransactionJournal {
     };
     await this.journals.insertOne(doc);
     this.running.add(doc._id);
-    return new OpenTransaction(doc._id, this.journals, this.leaseMs);
+    return new OpenTransaction(doc._id, targets, this.journals, this.leaseMs);
   }
 
   /** Forgets a journal whose writes all landed: the transaction is committed. */
@@ -62,7 +62,9 @@ export class TransactionJournal {
     this.running.delete(tx.id);
     const res = await this.journals.deleteOne({ _id: tx.id, state: 'pending' });
     if (res.deletedCount !== 1) {
-      // Another server took our lease for dead and rolled us back: nothing of it stands.
+      // Another server took our lease for dead and rolled us back; writes we made after that
+      // are undone here, so nothing of the transaction stands.
+      for (const target of tx.targets) await this.restore(tx.id, target);
       throw conflict('The transaction took too long and was rolled back; send it again');
     }
   }
@@ -70,22 +72,24 @@ export class TransactionJournal {
   async rollback(tx: OpenTransaction): Promise<void> {
     tx.stopLease();
     try {
-      await this.rollbackJournal(tx.id);
+      await this.rollbackJournal(tx.id, tx.targets);
     } finally {
       this.running.delete(tx.id);
     }
   }
 
-  private async rollbackJournal(txId: string): Promise<void> {
+  /** Rolls back from the journal; `known` targets serve when another server already removed it. */
+  private async rollbackJournal(txId: string, known?: JournalTarget[]): Promise<void> {
     const journal = await this.journals.findOneAndUpdate(
       { _id: txId },
       { $set: { state: 'rolling-back' } },
       { returnDocument: 'after' },
     );
-    if (!journal) return;
-    for (const target of journal.targets) await this.restore(txId, target);
+    const targets = journal?.targets ?? known;
+    if (!targets) return;
+    for (const target of targets) await this.restore(txId, target);
     await this.journals.deleteOne({ _id: txId });
-    this.log.warn({ tx: txId, resources: journal.targets.length }, 'transaction rolled back');
+    this.log.warn({ tx: txId, resources: targets.length }, 'transaction rolled back');
   }
 
   /**
@@ -155,6 +159,7 @@ export class OpenTransaction {
 
   constructor(
     readonly id: string,
+    readonly targets: JournalTarget[],
     journals: Collection<JournalDocument>,
     leaseMs: number,
   ) {
