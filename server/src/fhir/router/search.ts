@@ -3,7 +3,6 @@
 // conditional create/update/delete use. Each returns a searchset Bundle.
 // See: https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/search.html
 import type { Bundle, BundleEntry, BundleLink, FhirResource } from 'fhir/r4';
-import type { Db, Document } from 'mongodb';
 import type { ServerConfig } from '../../config.ts';
 import { badRequest, issue, outcome } from '../outcome.ts';
 import { toStoredResource } from '../repo/resource-repository.ts';
@@ -17,14 +16,15 @@ import { preferStrictHandling } from './http-semantics.ts';
 import { shapeResource } from './resource-shaping.ts';
 
 export interface SearchDependencies {
-  db: Db;
+  db: SearchEnvironment['db'];
   config: ServerConfig;
   registry?: SearchParamRegistry;
   /**
    * Access rules as a MongoDB condition per type for this caller, ANDed into every query before
    * paging (matches, _include/_revinclude, chain and _has sub-queries). Undefined: no restriction.
    */
-  restrict?: (type: string, ctx: AccessContext) => Document | undefined;
+  /** Access rules for one type, as a condition the search ANDs into every query. */
+  restrict?: (type: string, ctx: AccessContext) => ReturnType<SearchEnvironment['restrict']>;
 }
 
 export interface SearchInteractions {
@@ -137,7 +137,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
 }
 
 /** The shape server.ts composes: the conditional matcher plus the interactions for FhirServices.search. */
-export function createSearch(o: { config: ServerConfig; repo: { db: Db }; restrict?: SearchDependencies['restrict'] }) {
+export function createSearch(o: { config: ServerConfig; repo: { db: SearchEnvironment['db'] }; restrict?: SearchDependencies['restrict'] }) {
   const interactions = createSearchInteractions({ db: o.repo.db, config: o.config, restrict: o.restrict });
   return { findMatches: interactions.findMatches, interactions };
 }
