@@ -2,7 +2,7 @@
 // the real ResourceIndexer, so documents look exactly as the server stores them), then measures
 // the portal's everyday searches over HTTP against the running server, each beside a hand-written
 // MongoDB query that returns the same documents through the raw driver, in the same run.
-//   npx tsx bench/search-bench.ts [--patients 10000] [--seconds 5] [--concurrency 10] [--reuse]
+//   npx tsx bench/search-bench.ts [--patients 10000] [--seconds 5] [--concurrency 10] [--data-dir DIR [--reuse]]
 // Uses MONGODB_URI when set (see config.ts), otherwise starts a local database in a temp dir.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +25,10 @@ const PATIENTS = arg('patients', 10000);
 const SECONDS = arg('seconds', 5);
 const CONCURRENCY = arg('concurrency', 10);
 const REUSE = process.argv.includes('--reuse');
+// --data-dir DIR keeps the local database's files in DIR (instead of a temp dir removed at the end),
+// so that --reuse can measure again without reloading.
+const DATA_DIR_ARG = process.argv.indexOf('--data-dir');
+const KEEP_DIR = DATA_DIR_ARG >= 0 ? path.resolve(process.argv[DATA_DIR_ARG + 1]) : undefined;
 
 const LAB = ['2345-7', '718-7', '2160-0', '2093-3', '4548-4'];
 const VITAL = ['8867-4', '8480-6', '29463-7'];
@@ -122,8 +126,9 @@ async function main() {
   let tmp: string | undefined;
   let uri = config.mongoUri;
   if (!uri) {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-bench-'));
-    local = await startLocalDatabase(tmp, createLogger('warn'), { binaryDir: config.dataDir, ferretDbCacheDir: config.ferretDbCacheDir });
+    const dir = KEEP_DIR ?? (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-bench-')));
+    fs.mkdirSync(dir, { recursive: true });
+    local = await startLocalDatabase(dir, createLogger('warn'), { binaryDir: config.dataDir, ferretDbCacheDir: config.ferretDbCacheDir });
     uri = local.uri;
   }
   const port = await freePort();
