@@ -2,18 +2,21 @@
 // the real ResourceIndexer, so documents look exactly as the server stores them), then measures
 // the portal's everyday searches over HTTP against the running server, each beside a hand-written
 // MongoDB query that returns the same documents through the raw driver, in the same run.
-//   npx tsx bench/search-bench.ts [--patients 10000] [--seconds 5] [--concurrency 10] [--data-dir DIR [--reuse]]
+//   npx tsx bench/search-bench.ts [--patients 10000] [--seconds 5] [--concurrency 10]
+//                                 [--data-dir DIR [--reuse]] [--only <name part>] [--cpu-prof DIR]
 // Uses MONGODB_URI when set (see config.ts), otherwise starts a local database in a temp dir.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Document } from 'mongodb';
+import { MongoClient, type Document } from 'mongodb';
 import type { FhirResource as Resource } from 'fhir/r4';
 import { loadConfig } from '../server/src/config.ts';
 import { createLogger } from '../server/src/logger.ts';
 import { freePort, startLocalDatabase, type LocalDatabase } from '../server/src/db/local-database.ts';
-import { startServer } from '../server/src/server.ts';
+import { startBenchProcess } from './support/bench-processes.ts';
+import { childPidsNamed, processCpuMs } from './support/process-cpu.ts';
 import { createResourceIndexer } from '../server/src/fhir/search/indexer.ts';
 import type { CurrentDocument } from '../server/src/fhir/repo/stored-document.ts';
 
@@ -29,6 +32,12 @@ const REUSE = process.argv.includes('--reuse');
 // so that --reuse can measure again without reloading.
 const DATA_DIR_ARG = process.argv.indexOf('--data-dir');
 const KEEP_DIR = DATA_DIR_ARG >= 0 ? path.resolve(process.argv[DATA_DIR_ARG + 1]) : undefined;
+// --only <text> measures only the searches whose name contains the text.
+const ONLY_ARG = process.argv.indexOf('--only');
+const ONLY = ONLY_ARG >= 0 ? process.argv[ONLY_ARG + 1] : undefined;
+// --cpu-prof <dir> runs the server with node --cpu-prof, writing its profile to dir at the end.
+const PROF_ARG = process.argv.indexOf('--cpu-prof');
+const PROF_DIR = PROF_ARG >= 0 ? path.resolve(process.argv[PROF_ARG + 1]) : undefined;
 
 const LAB = ['2345-7', '718-7', '2160-0', '2093-3', '4548-4'];
 const VITAL = ['8867-4', '8480-6', '29463-7'];
@@ -99,12 +108,20 @@ interface Figures {
   p99: number;
   rps: number;
   n: number;
+  /** CPU ms per request of this (load-generating) process, the FHIR server and the database. */
+  cpu: { bench: number; server?: number; db?: number };
 }
+
+/** Processes whose CPU time each measurement reports per request. */
+const cpuPids: { server?: number; db?: number } = {};
 
 async function measure(run: () => Promise<number>): Promise<Figures> {
   const latencies: number[] = [];
   const end = performance.now() + SECONDS * 1000;
   const started = performance.now();
+  const benchBefore = process.cpuUsage();
+  const serverBefore = processCpuMs(cpuPids.server);
+  const dbBefore = processCpuMs(cpuPids.db);
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < end) {
@@ -115,9 +132,17 @@ async function measure(run: () => Promise<number>): Promise<Figures> {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const benchCpu = process.cpuUsage(benchBefore);
+  const per = (before?: number, after?: number) =>
+    before === undefined || after === undefined ? undefined : (after - before) / latencies.length;
+  const cpu = {
+    bench: (benchCpu.user + benchCpu.system) / 1000 / latencies.length,
+    server: per(serverBefore, processCpuMs(cpuPids.server)),
+    db: per(dbBefore, processCpuMs(cpuPids.db)),
+  };
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { p50: q(0.5), p99: q(0.99), rps: latencies.length / elapsed, n: latencies.length };
+  return { p50: q(0.5), p99: q(0.99), rps: latencies.length / elapsed, n: latencies.length, cpu };
 }
 
 async function main() {
@@ -131,13 +156,23 @@ async function main() {
     local = await startLocalDatabase(dir, createLogger('warn'), { binaryDir: config.dataDir, ferretDbCacheDir: config.ferretDbCacheDir });
     uri = local.uri;
   }
+  // The server runs in its own process, configured as `npm start` would be (request log included,
+  // to /dev/null), so that it does not share an event loop with the load generator.
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const server = await startServer(
-    { ...config, port, host: '127.0.0.1', baseUrl, mongoUri: uri, databaseName: 'search_bench', loadDemoData: false, logLevel: 'warn', maxPageSize: Math.max(config.maxPageSize, 1000) },
-    createLogger('warn'),
-  );
-  const db = server.database.db;
+  const server = await startBenchProcess('FHIR server', path.join(import.meta.dirname, 'support/fhir-server-process.ts'), {
+    MONGODB_URI: uri,
+    MONGODB_DB: 'search_bench',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    BASE_URL: baseUrl,
+    LOAD_DEMO_DATA: 'false',
+    LOG_LEVEL: 'info',
+  }, PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : []);
+  cpuPids.server = server.child.pid;
+  cpuPids.db = childPidsNamed(['ferretdb', 'mongod'])[0];
+  const client = await MongoClient.connect(uri);
+  const db = client.db('search_bench');
   const fhir = `${baseUrl}/fhir`;
   try {
     const existing = await db.collection('Patient').estimatedDocumentCount();
@@ -149,12 +184,23 @@ async function main() {
     }
     const today = new Date().toISOString().slice(0, 10);
     const pick = () => rand(PATIENTS);
-    const get = async (url: string) => {
-      const res = await fetch(url, { headers: { accept: 'application/fhir+json' } });
-      const body = (await res.json()) as { entry?: unknown[] };
-      if (res.status !== 200) throw new Error(`${url}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
-      return body.entry?.length ?? 0;
-    };
+    // A keep-alive node:http client: the load generator should cost as little CPU as it can.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    const get = (url: string) =>
+      new Promise<number>((resolve, reject) => {
+        http
+          .get(url, { agent, headers: { accept: 'application/fhir+json' } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              if (res.statusCode !== 200) return reject(new Error(`${url}: ${res.statusCode} ${text.slice(0, 300)}`));
+              resolve(((JSON.parse(text) as { entry?: unknown[] }).entry ?? []).length);
+            });
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      });
     const find = async (type: string, filter: Document, sort?: Document, limit = 21) => {
       let c = db.collection(type).find(filter);
       if (sort) c = c.sort(sort);
@@ -208,15 +254,22 @@ async function main() {
       if (h !== r) console.warn(`warning: ${s.name}: HTTP returned ${h} entries, raw query ${r}`);
     }
     console.log(`\n${PATIENTS} patients, ${CONCURRENCY} concurrent clients, ${SECONDS} s per measurement\n`);
-    console.log('| search | engine p50 ms | engine p99 ms | engine req/s | raw p50 ms | raw p99 ms | raw req/s | ratio |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('CPU columns: milliseconds of CPU per request of the load generator (bench), the FHIR server and the database.\n');
+    console.log('| search | engine p50 ms | engine p99 ms | engine req/s | raw p50 ms | raw p99 ms | raw req/s | ratio | CPU engine: bench / server / db | CPU raw: bench / db |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const ms = (v?: number) => (v === undefined ? '?' : v.toFixed(2));
     for (const s of scenarios) {
+      if (ONLY && !s.name.includes(ONLY)) continue;
       const e = await measure(() => s.http(pick()));
       const r = await measure(() => s.raw(pick()));
-      console.log(`| \`${s.name}\` | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rps.toFixed(1)} | ${(e.rps / r.rps).toFixed(2)} |`);
+      console.log(
+        `| \`${s.name}\` | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rps.toFixed(1)} | ${(e.rps / r.rps).toFixed(2)} ` +
+          `| ${ms(e.cpu.bench)} / ${ms(e.cpu.server)} / ${ms(e.cpu.db)} | ${ms(r.cpu.bench)} / ${ms(r.cpu.db)} |`,
+      );
     }
   } finally {
-    await server.close();
+    await client.close();
+    await server.stop();
     await local?.stop();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -87,12 +87,11 @@ function send(res: Response, req: Request, result: FhirResponse, pretty: boolean
   }
   res.setHeader('Content-Type', FHIR_JSON);
   const text = JSON.stringify(result.body, null, pretty ? 2 : undefined);
-  if (req.method === 'HEAD') {
-    res.setHeader('Content-Length', Buffer.byteLength(text));
-    res.end();
-    return;
-  }
-  res.send(text);
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  // Written directly, as a string so that Node sends headers and body in one write: Express's
+  // res.send would only repeat the work (ETags are ours, set above).
+  if (req.method === 'HEAD') res.end();
+  else res.end(text, 'utf8');
 }
 
 export function errorResponse(err: unknown, log: Logger, requestId: string): FhirResponse {
@@ -120,7 +119,11 @@ export function createFhirHttpRouter(options: FhirHttpOptions): Router {
   });
   const contextOf = options.accessContext ?? defaultContext;
 
-  router.use(express.raw({ type: () => true, limit: options.maxBodyBytes }));
+  const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
+  // Requests without a body (most: reads and searches) skip the body reader altogether.
+  router.use((req, res, next) =>
+    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined ? next() : readBody(req, res, next),
+  );
   router.use(async (req: Request, res: Response) => {
     const pretty = /[?&]_pretty=true(&|$)/.test(req.originalUrl);
     let result: FhirResponse;
