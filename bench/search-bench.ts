@@ -19,6 +19,7 @@ import { startBenchProcess } from './support/bench-processes.ts';
 import { childPidsNamed, processCpuMs } from './support/process-cpu.ts';
 import { createResourceIndexer } from '../server/src/fhir/search/indexer.ts';
 import type { CurrentDocument } from '../server/src/fhir/repo/stored-document.ts';
+import { KEY_HINTS_COLLECTION, KeyHints, keyOf, wantsKeyHints } from '../server/src/fhir/search/key-hints.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -79,12 +80,16 @@ function patientData(i: number, now: number): Resource[] {
 
 async function load(db: import('mongodb').Db, baseUrl: string): Promise<number> {
   const indexer = createResourceIndexer({ baseUrl });
+  // Documents go straight into the database, so the identifier lookup keys the server keeps on
+  // FerretDB (key-hints.ts) are written here too, before the documents, as the server would.
+  const hints = (await wantsKeyHints(db, 'auto')) ? new KeyHints(db) : undefined;
   const now = Date.now();
   const ts = new Date();
   let n = 0;
   const batches = new Map<string, CurrentDocument[]>();
   const flush = async (type: string) => {
     const docs = batches.get(type) ?? [];
+    await hints?.recordAll(docs.map((d) => ({ type, id: d._id, sp: d.sp })));
     if (docs.length) await db.collection<CurrentDocument>(type).insertMany(docs, { ordered: false });
     batches.set(type, []);
   };
@@ -207,6 +212,7 @@ async function main() {
       return (await c.limit(limit).toArray()).length;
     };
     const loinc = 'http://loinc.org|2345-7';
+    const keys = (await wantsKeyHints(db, 'auto')) ? db.collection<{ _id: string; k: string; r: string }>(KEY_HINTS_COLLECTION) : undefined;
     const scenarios: Array<{ name: string; http: (i: number) => Promise<number>; raw: (i: number) => Promise<number> }> = [
       {
         name: 'Observation?patient=X&category=laboratory&_sort=-date&_count=50',
@@ -242,7 +248,13 @@ async function main() {
         name: 'Observation?subject:Patient.identifier=urn:mrn|MRNX&code=<loinc> (chain)',
         http: (i) => get(`${fhir}/Observation?subject:Patient.identifier=${encodeURIComponent(`urn:mrn|MRN${i}`)}&code=${encodeURIComponent(loinc)}`),
         raw: async (i) => {
-          const p = await db.collection('Patient').findOne({ 'sp.identifier.sc': `urn:mrn|MRN${i}` }, { projection: { _id: 1 } });
+          // The best hand-written lookup: the multikey index on MongoDB; on FerretDB, which has
+          // none, the identifier keys the server keeps beside the documents (key-hints.ts).
+          const mrn = `urn:mrn|MRN${i}`;
+          const key = keys && (await keys.findOne({ k: keyOf('Patient', 'identifier', `sc:${mrn}`) }, { projection: { r: 1 } }));
+          const p = await db
+            .collection('Patient')
+            .findOne((key ? { _id: key.r, 'sp.identifier.sc': mrn } : { 'sp.identifier.sc': mrn }) as Document, { projection: { _id: 1 } });
           return p ? find('Observation', { patient: String(p._id), 'sp.code.sc': loinc }, { _id: 1 }) : 0;
         },
       },

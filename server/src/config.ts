@@ -38,6 +38,11 @@ export interface ServerConfig {
   requireProfiles: boolean;
   /** Folder of the StructureDefinitions/ValueSets/CodeSystems the validator loads. */
   profilesDir: string;
+  /**
+   * Identifier lookup keys beside the documents (fhir/search/key-hints.ts): `auto` (default) uses
+   * them on FerretDB, which has no multikey indexes, and not on MongoDB.
+   */
+  searchKeyHints: 'auto' | 'on' | 'off';
   /** Root of the repository (for fhir-profiles/ and seed-data/). */
   rootDir: string;
 }
@@ -60,6 +65,12 @@ function bytesFrom(name: string, value: string | undefined, fallback: number): n
   const unit = (m[2] ?? 'b').toLowerCase();
   const factor = unit === 'gb' ? 1024 ** 3 : unit === 'mb' ? 1024 ** 2 : unit === 'kb' ? 1024 : 1;
   return Number(m[1]) * factor;
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === '') return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new Error(`Configuration: ${name} must be one of ${allowed.join(', ')}, got "${value}"`);
 }
 
 function booleanFrom(name: string, value: string | undefined, fallback: boolean): boolean {
@@ -91,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     loadDemoData: env.LOAD_DEMO_DATA !== 'false',
     requireProfiles: booleanFrom('REQUIRE_PROFILES', env.REQUIRE_PROFILES, false),
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'fhir-profiles'),
+    searchKeyHints: oneOf('SEARCH_KEY_HINTS', env.SEARCH_KEY_HINTS, ['auto', 'on', 'off'] as const, 'auto'),
     rootDir,
   };
 }

@@ -14,6 +14,7 @@ import type { FhirServices } from './fhir/router/services.ts';
 import { createResourceIndexer } from './fhir/search/indexer.ts';
 import { ensureAllSearchIndexes } from './fhir/search/search-indexes.ts';
 import { createSearch } from './fhir/router/search.ts';
+import { forgetKeyHints, KeyHints, wantsKeyHints } from './fhir/search/key-hints.ts';
 import { createValidator } from './fhir/validate/index.ts';
 
 /** How long shutdown waits for requests in flight before closing their connections. */
@@ -33,7 +34,22 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   try {
     await ensureCoreIndexes(database.db);
     await ensureAllSearchIndexes(database.db);
-    const repo = new ResourceRepository(database.db, createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }));
+    // Identifier lookup keys where the database has no multikey index (FerretDB): complete before
+    // the first request, then kept by every write (see key-hints.ts).
+    let keyHints: KeyHints | undefined;
+    if (await wantsKeyHints(database.db, config.searchKeyHints)) {
+      keyHints = new KeyHints(database.db);
+      const built = await keyHints.build();
+      if (built > 0) log.info({ resources: built }, 'built identifier lookup keys');
+    } else {
+      await forgetKeyHints(database.db);
+    }
+    const hints = keyHints;
+    const repo = new ResourceRepository(
+      database.db,
+      createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }),
+      hints ? (type, doc) => hints.record(type, doc._id, doc.sp) : undefined,
+    );
     const journal = new TransactionJournal(repo, log, config.transactionLeaseMs);
     // Transactions left half-done by a crash are undone before the first request is served.
     const recovered = await journal.recover({ waitForLeases: true });
@@ -41,7 +57,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     journal.startSweeping();
     const validator = await createValidator({ requireProfiles: config.requireProfiles, profilesDir: config.profilesDir });
     const profilesByType = validator.supportedProfiles();
-    const search = createSearch({ config, repo });
+    const search = createSearch({ config, repo, keyHints });
     const services: FhirServices = {
       config,
       log,

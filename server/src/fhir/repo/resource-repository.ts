@@ -67,8 +67,20 @@ export class ResourceRepository {
   constructor(
     readonly db: Db,
     private readonly indexer: ResourceIndexer,
+    /** Runs before every write of a current document (search key hints, see key-hints.ts). */
+    private readonly beforeCurrentWrite?: (type: string, doc: CurrentDocument) => Promise<void>,
   ) {
     this.history = db.collection<HistoryDocument>(HISTORY_COLLECTION);
+  }
+
+  /**
+   * Inserts or replaces a current document; every write of one goes through here (the
+   * transaction journal's rollback included) so that beforeCurrentWrite sees them all.
+   */
+  async putCurrent(type: string, doc: CurrentDocument, mode: 'insert' | 'replace'): Promise<void> {
+    await this.beforeCurrentWrite?.(type, doc);
+    if (mode === 'insert') await this.current(type).insertOne(doc);
+    else await this.current(type).replaceOne({ _id: doc._id }, doc, { upsert: true });
   }
 
   current(type: string): Collection<CurrentDocument> {
@@ -173,7 +185,7 @@ export class ResourceRepository {
     const doc = this.buildDocument(resource, id, 1, ts, options.tx);
     // A fresh id cannot collide; the history entry still goes first, as for every write.
     await this.history.insertOne(this.historyEntry(type, id, 1, ts, options.method ?? 'POST', doc, options.tx));
-    await this.current(type).insertOne(doc);
+    await this.putCurrent(type, doc, 'insert');
     return toStoredResource(doc);
   }
 
@@ -252,20 +264,19 @@ export class ResourceRepository {
    * upsert (which is a query plus a write on FerretDB).
    */
   private async makeCurrent(type: string, id: string, doc: CurrentDocument | undefined, fresh = false): Promise<void> {
-    const coll = this.current(type);
     if (!doc) {
-      await coll.deleteOne({ _id: id });
+      await this.current(type).deleteOne({ _id: id });
       return;
     }
     if (fresh) {
       try {
-        await coll.insertOne(doc);
+        await this.putCurrent(type, doc, 'insert');
         return;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err; // rolled forward by another writer meanwhile
       }
     }
-    await coll.replaceOne({ _id: id }, doc, { upsert: true });
+    await this.putCurrent(type, doc, 'replace');
   }
 
   /** Completes a version whose writer died after claiming it. Idempotent. */

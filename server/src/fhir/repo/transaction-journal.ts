@@ -114,7 +114,7 @@ export class TransactionJournal {
     }
     // Written by us, or deleted by us: bring the prior version back.
     if (!now && written && written.vid > target.priorVid && written.tx !== txId) return; // someone else wrote after us
-    await current.replaceOne({ _id: target.id }, repo.buildDocument(prior.resource, target.id, prior.vid, prior.ts), { upsert: true });
+    await repo.putCurrent(target.type, repo.buildDocument(prior.resource, target.id, prior.vid, prior.ts), 'replace');
   }
 
   /**

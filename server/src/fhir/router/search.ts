@@ -25,6 +25,7 @@ export interface SearchDependencies {
    */
   /** Access rules for one type, as a condition the search ANDs into every query. */
   restrict?: (type: string, ctx: AccessContext) => ReturnType<SearchEnvironment['restrict']>;
+  keyHints?: SearchEnvironment['keyHints'];
 }
 
 export interface SearchInteractions {
@@ -43,6 +44,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     registry,
     baseUrl: fhirBase,
     restrict: (type) => deps.restrict?.(type, ctx),
+    keyHints: deps.keyHints,
   });
   const parse = (req: FhirRequest, types: string[], compartment?: SearchRequest['compartment']) =>
     parseSearchRequest(req.params, {
@@ -137,7 +139,12 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
 }
 
 /** The shape server.ts composes: the conditional matcher plus the interactions for FhirServices.search. */
-export function createSearch(o: { config: ServerConfig; repo: { db: SearchEnvironment['db'] }; restrict?: SearchDependencies['restrict'] }) {
-  const interactions = createSearchInteractions({ db: o.repo.db, config: o.config, restrict: o.restrict });
+export function createSearch(o: {
+  config: ServerConfig;
+  repo: { db: SearchEnvironment['db'] };
+  restrict?: SearchDependencies['restrict'];
+  keyHints?: SearchDependencies['keyHints'];
+}) {
+  const interactions = createSearchInteractions({ db: o.repo.db, config: o.config, restrict: o.restrict, keyHints: o.keyHints });
   return { findMatches: interactions.findMatches, interactions };
 }

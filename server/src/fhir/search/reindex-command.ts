@@ -9,8 +9,9 @@ import type { CurrentDocument, ResourceIndexer } from '../repo/stored-document.t
 import { createResourceIndexer } from './indexer.ts';
 import { isResourceType } from './registry.ts';
 import { ensureSearchIndexes } from './search-indexes.ts';
+import { KeyHints, wantsKeyHints } from './key-hints.ts';
 
-export async function reindex(db: Db, indexer: ResourceIndexer, types?: string[]): Promise<Record<string, number>> {
+export async function reindex(db: Db, indexer: ResourceIndexer, types?: string[], hints?: KeyHints): Promise<Record<string, number>> {
   const names = types ?? (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter(isResourceType);
   const counts: Record<string, number> = {};
   for (const type of names.sort()) {
@@ -20,6 +21,7 @@ export async function reindex(db: Db, indexer: ResourceIndexer, types?: string[]
     let batch: AnyBulkWriteOperation<CurrentDocument>[] = [];
     for await (const doc of coll.find({}, { projection: { resource: 1, vid: 1 } })) {
       const fields = indexer(doc.resource);
+      await hints?.record(type, String(doc._id), fields.sp); // before the document has the new values
       const set: Record<string, unknown> = { sp: fields.sp ?? {} };
       const unset: Record<string, ''> = {};
       if (fields.patient !== undefined) set.patient = fields.patient;
@@ -47,7 +49,8 @@ async function main(): Promise<void> {
   for (const t of types) if (!isResourceType(t)) throw new Error(`${t} is not a resource type`);
   const database = await connectDatabase(config, log);
   try {
-    const counts = await reindex(database.db, createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }), types.length ? types : undefined);
+    const hints = (await wantsKeyHints(database.db, config.searchKeyHints)) ? new KeyHints(database.db) : undefined;
+    const counts = await reindex(database.db, createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }), types.length ? types : undefined, hints);
     log.info({ counts }, 'reindex finished');
   } finally {
     await database.close();

@@ -16,6 +16,7 @@ import { compileToken } from './token-filter.ts';
 import { compileUri } from './uri-filter.ts';
 import { compositeCompiler } from './composite-filter.ts';
 import { partitionCondition } from './partition.ts';
+import { hintedParam, keyOf } from '../key-hints.ts';
 import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-context.ts';
 
 /** Largest id list a chain or _has sub-query may produce before the search is refused. */
@@ -28,6 +29,8 @@ export interface CompileEnvironment {
   restrict(type: string): Document | undefined;
   /** Runs a sub-query; returns at most `limit` documents with the projected fields. */
   find(type: string, filter: Document, projection: Document, limit: number): Promise<Document[]>;
+  /** Ids that may carry one of the identifier keys (key-hints.ts); undefined where not kept. */
+  keyCandidates?(keys: string[], max: number): Promise<string[] | undefined>;
 }
 
 const compilers: Record<string, ValueCompiler> = {
@@ -96,9 +99,35 @@ async function compileOne(type: string, criterion: Criterion, env: CompileEnviro
     return compile(v, ctx);
   });
   const out = [or(conds)];
-  const hint = partitionHint(type, param, criterion, ctx, env.registry);
+  const hint = partitionHint(type, param, criterion, ctx, env.registry) ?? (await identifierHint(type, param, conds, ctx, env));
   if (hint) out.unshift(hint);
   return out;
+}
+
+/**
+ * `identifier=system|value` (and `=value`, `=|value`) where the database has no multikey index:
+ * the lookup keys narrow the search to the resources that may match, by _id (key-hints.ts); the
+ * exact condition still decides.
+ */
+async function identifierHint(
+  type: string,
+  param: SearchParam,
+  conds: Document[],
+  ctx: ValueContext,
+  env: CompileEnvironment,
+): Promise<Document | undefined> {
+  if (!env.keyCandidates || ctx.modifier || param.type !== 'token' || !hintedParam(param.code)) return undefined;
+  const keys: string[] = [];
+  for (const c of conds) {
+    const sc = c[`${ctx.field}.sc`];
+    const code = c[`${ctx.field}.c`];
+    if (typeof sc === 'string' && Object.keys(c).length === 1) keys.push(keyOf(type, param.code, `sc:${sc}`));
+    else if (typeof code === 'string' && Object.keys(c).length === 1) keys.push(keyOf(type, param.code, `c:${code}`));
+    else return undefined; // e.g. "system|" (any value of a system): no key to look up
+  }
+  const ids = await env.keyCandidates(keys, MAX_SUBQUERY_IDS);
+  if (!ids) return undefined; // too common to be worth it: the exact condition alone
+  return ids.length === 0 ? MATCH_NOTHING : ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } };
 }
 
 /** `patient=X` / `subject=Patient/X` also constrain the partition key (see partition.ts). */

@@ -8,6 +8,7 @@ import type { SearchRequest } from '../query/search-request.ts';
 import type { SearchParamRegistry } from '../registry.ts';
 import { decodeCursor, encodeCursor, keysetCondition, type Cursor } from './cursor.ts';
 import { resolveIncludes, type TypedDoc } from './includes.ts';
+import type { KeyHints } from '../key-hints.ts';
 import { compareValues, fieldValue, sortFields, type SortField } from './sort-keys.ts';
 
 export interface SearchEnvironment {
@@ -17,6 +18,8 @@ export interface SearchEnvironment {
   baseUrl: string;
   /** Access rules for one type, ANDed into every query (matches, includes, chains). */
   restrict(type: string): Document | undefined;
+  /** Identifier lookup keys, on databases that need them (see key-hints.ts). */
+  keyHints?: KeyHints;
 }
 
 export interface SearchResult {
@@ -36,6 +39,7 @@ export async function compileFilter(type: string, req: SearchRequest, env: Searc
     restrict: env.restrict,
     find: (t, filter, projection, limit) =>
       env.db.collection(t).find(filter, { projection }).limit(limit).toArray(),
+    keyCandidates: env.keyHints && ((keys, max) => (env.keyHints as KeyHints).candidates(keys, max)),
   };
   const conds = await compileCriteria(type, req.criteria, cenv);
   const compartment = req.compartment ? compartmentCondition(type, req.compartment.id) : undefined;
