@@ -19,7 +19,8 @@ import { startBenchProcess } from './support/bench-processes.ts';
 import { childPidsNamed, processCpuMs } from './support/process-cpu.ts';
 import { createResourceIndexer } from '../server/src/fhir/search/indexer.ts';
 import type { CurrentDocument } from '../server/src/fhir/repo/stored-document.ts';
-import { KEY_HINTS_COLLECTION, KeyHints, keyOf, wantsKeyHints } from '../server/src/fhir/search/key-hints.ts';
+import { KEY_HINTS_COLLECTION, KeyHints, wantsKeyHints, type KeyDocument } from '../server/src/fhir/search/key-hints.ts';
+import { searchScenarios } from './support/search-scenarios.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -117,16 +118,17 @@ interface Figures {
   cpu: { bench: number; server?: number; db?: number };
 }
 
-/** Processes whose CPU time each measurement reports per request. */
-const cpuPids: { server?: number; db?: number } = {};
+/** The database process, whose CPU time each measurement reports per request. */
+let dbPid: number | undefined;
 
-async function measure(run: () => Promise<number>): Promise<Figures> {
+/** Runs `run` from CONCURRENCY clients for SECONDS; serverPid: the HTTP server measured, if any. */
+async function measure(run: () => Promise<number>, serverPid?: number): Promise<Figures> {
   const latencies: number[] = [];
   const end = performance.now() + SECONDS * 1000;
   const started = performance.now();
   const benchBefore = process.cpuUsage();
-  const serverBefore = processCpuMs(cpuPids.server);
-  const dbBefore = processCpuMs(cpuPids.db);
+  const serverBefore = processCpuMs(serverPid);
+  const dbBefore = processCpuMs(dbPid);
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < end) {
@@ -142,8 +144,8 @@ async function measure(run: () => Promise<number>): Promise<Figures> {
     before === undefined || after === undefined ? undefined : (after - before) / latencies.length;
   const cpu = {
     bench: (benchCpu.user + benchCpu.system) / 1000 / latencies.length,
-    server: per(serverBefore, processCpuMs(cpuPids.server)),
-    db: per(dbBefore, processCpuMs(cpuPids.db)),
+    server: per(serverBefore, processCpuMs(serverPid)),
+    db: per(dbBefore, processCpuMs(dbPid)),
   };
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
@@ -172,10 +174,10 @@ async function main() {
     HOST: '127.0.0.1',
     BASE_URL: baseUrl,
     LOAD_DEMO_DATA: 'false',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   }, PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : []);
-  cpuPids.server = server.child.pid;
-  cpuPids.db = childPidsNamed(['ferretdb', 'mongod'])[0];
+  dbPid = childPidsNamed(['ferretdb', 'mongod'])[0];
+  let baseline: Awaited<ReturnType<typeof startBenchProcess>> | undefined;
   const client = await MongoClient.connect(uri);
   const db = client.db('search_bench');
   const fhir = `${baseUrl}/fhir`;
@@ -206,81 +208,47 @@ async function main() {
           })
           .on('error', reject);
       });
-    const find = async (type: string, filter: Document, sort?: Document, limit = 21) => {
-      let c = db.collection(type).find(filter);
-      if (sort) c = c.sort(sort);
-      return (await c.limit(limit).toArray()).length;
-    };
-    const loinc = 'http://loinc.org|2345-7';
-    const keys = (await wantsKeyHints(db, 'auto')) ? db.collection<{ _id: string; k: string; r: string }>(KEY_HINTS_COLLECTION) : undefined;
-    const scenarios: Array<{ name: string; http: (i: number) => Promise<number>; raw: (i: number) => Promise<number> }> = [
-      {
-        name: 'Observation?patient=X&category=laboratory&_sort=-date&_count=50',
-        http: (i) => get(`${fhir}/Observation?patient=p${i}&category=laboratory&_sort=-date&_count=50`),
-        raw: (i) => find('Observation', { patient: `p${i}`, 'sp.category.c': 'laboratory' }, { 'sp.date.o': -1, _id: 1 }, 51),
-      },
-      {
-        name: 'Observation?patient=X&code=<loinc>&_sort=date',
-        http: (i) => get(`${fhir}/Observation?patient=p${i}&code=${encodeURIComponent(loinc)}&_sort=date`),
-        raw: (i) => find('Observation', { patient: `p${i}`, 'sp.code.sc': loinc }, { 'sp.date.o': 1, _id: 1 }),
-      },
-      {
-        name: 'Appointment?patient=X&date=ge<today>',
-        http: (i) => get(`${fhir}/Appointment?patient=p${i}&date=ge${today}`),
-        raw: (i) => find('Appointment', { patient: `p${i}`, 'sp.date.hi': { $gte: new Date(today) } }, { _id: 1 }),
-      },
-      {
-        name: 'Communication?subject=Patient/X&_sort=-sent',
-        http: (i) => get(`${fhir}/Communication?subject=Patient/p${i}&_sort=-sent`),
-        raw: (i) => find('Communication', { patient: `p${i}` }, { 'sp.sent.o': -1, _id: 1 }),
-      },
-      {
-        name: 'Invoice?subject=Patient/X&status=issued',
-        http: (i) => get(`${fhir}/Invoice?subject=Patient/p${i}&status=issued`),
-        raw: (i) => find('Invoice', { patient: `p${i}`, 'sp.status.c': 'issued' }, { _id: 1 }),
-      },
-      {
-        name: 'Patient?_id=X&_revinclude=Appointment:patient',
-        http: (i) => get(`${fhir}/Patient?_id=p${i}&_revinclude=Appointment:patient`),
-        raw: async (i) => (await db.collection('Patient').findOne({ _id: `p${i}` } as Document) ? 1 : 0) + (await find('Appointment', { patient: `p${i}` }, undefined, 1000)),
-      },
-      {
-        name: 'Observation?subject:Patient.identifier=urn:mrn|MRNX&code=<loinc> (chain)',
-        http: (i) => get(`${fhir}/Observation?subject:Patient.identifier=${encodeURIComponent(`urn:mrn|MRN${i}`)}&code=${encodeURIComponent(loinc)}`),
-        raw: async (i) => {
-          // The best hand-written lookup: the multikey index on MongoDB; on FerretDB, which has
-          // none, the identifier keys the server keeps beside the documents (key-hints.ts).
-          const mrn = `urn:mrn|MRN${i}`;
-          const key = keys && (await keys.findOne({ k: keyOf('Patient', 'identifier', `sc:${mrn}`) }, { projection: { r: 1 } }));
-          const p = await db
-            .collection('Patient')
-            .findOne((key ? { _id: key.r, 'sp.identifier.sc': mrn } : { 'sp.identifier.sc': mrn }) as Document, { projection: { _id: 1 } });
-          return p ? find('Observation', { patient: String(p._id), 'sp.code.sc': loinc }, { _id: 1 }) : 0;
-        },
-      },
-    ];
-    // Sanity: both sides return the same number of documents for the same patient.
-    for (const s of scenarios) {
+    const hints = await wantsKeyHints(db, 'auto');
+    const scenarios = searchScenarios(db, today, hints ? db.collection<KeyDocument>(KEY_HINTS_COLLECTION) : undefined);
+    baseline = await startBenchProcess('HTTP baseline', path.join(import.meta.dirname, 'support/search-baseline-server.ts'), {
+      mongoUri: uri,
+      databaseName: 'search_bench',
+      port: await freePort(),
+      today,
+      keys: hints,
+    });
+    const baseUrlRaw = baseline.url;
+    const engine = (k: number, i: number) => get(`${fhir}/${scenarios[k].path(i)}`);
+    const raw = async (k: number, i: number) => (await scenarios[k].raw(i)).length;
+    const rawHttp = (k: number, i: number) => get(`${baseUrlRaw}/${k}/${i}`);
+    // Sanity: all three return the same number of documents for the same patient.
+    for (let k = 0; k < scenarios.length; k++) {
       const i = pick();
-      const [h, r] = [await s.http(i), await s.raw(i)];
-      if (h !== r) console.warn(`warning: ${s.name}: HTTP returned ${h} entries, raw query ${r}`);
+      const counts = [await engine(k, i), await raw(k, i), await rawHttp(k, i)];
+      if (new Set(counts).size !== 1) console.warn(`warning: ${scenarios[k].name}: engine, raw, raw over HTTP returned ${counts.join(', ')} entries`);
     }
     console.log(`\n${PATIENTS} patients, ${CONCURRENCY} concurrent clients, ${SECONDS} s per measurement\n`);
-    console.log('CPU columns: milliseconds of CPU per request of the load generator (bench), the FHIR server and the database.\n');
-    console.log('| search | engine p50 ms | engine p99 ms | engine req/s | raw p50 ms | raw p99 ms | raw req/s | ratio | CPU engine: bench / server / db | CPU raw: bench / db |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('raw: the hand-written query with the driver in this process; raw/HTTP: the same query behind a bare node:http server.');
+    console.log('CPU: milliseconds of CPU per request of the load generator (bench), the HTTP server and the database.\n');
+    console.log(
+      '| search | engine p50 ms | engine p99 ms | engine req/s | raw p50 ms | raw p99 ms | raw req/s | engine/raw | raw/HTTP p99 ms | raw/HTTP req/s | engine/(raw/HTTP) | CPU engine: bench / server / db | CPU raw: bench / db | CPU raw/HTTP: bench / server / db |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const ms = (v?: number) => (v === undefined ? '?' : v.toFixed(2));
-    for (const s of scenarios) {
-      if (ONLY && !s.name.includes(ONLY)) continue;
-      const e = await measure(() => s.http(pick()));
-      const r = await measure(() => s.raw(pick()));
+    const cpu = (f: Figures) => [f.cpu.bench, f.cpu.server, f.cpu.db].filter((v, n) => n !== 1 || v !== undefined).map(ms).join(' / ');
+    for (let k = 0; k < scenarios.length; k++) {
+      if (ONLY && !scenarios[k].name.includes(ONLY)) continue;
+      const e = await measure(() => engine(k, pick()), server.child.pid);
+      const r = await measure(() => raw(k, pick()));
+      const h = await measure(() => rawHttp(k, pick()), baseline.child.pid);
       console.log(
-        `| \`${s.name}\` | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rps.toFixed(1)} | ${(e.rps / r.rps).toFixed(2)} ` +
-          `| ${ms(e.cpu.bench)} / ${ms(e.cpu.server)} / ${ms(e.cpu.db)} | ${ms(r.cpu.bench)} / ${ms(r.cpu.db)} |`,
+        `| \`${scenarios[k].name}\` | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rps.toFixed(1)} | ${(e.rps / r.rps).toFixed(2)} ` +
+          `| ${h.p99.toFixed(1)} | ${h.rps.toFixed(1)} | ${(e.rps / h.rps).toFixed(2)} | ${cpu(e)} | ${cpu(r)} | ${cpu(h)} |`,
       );
     }
   } finally {
     await client.close();
+    await baseline?.stop();
     await server.stop();
     await local?.stop();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

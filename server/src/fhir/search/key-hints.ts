@@ -26,7 +26,7 @@ const BUILT_MARKER = '#built-v1';
 /** Token parameters with key hints: identifiers, the lookups that would otherwise scan. */
 const HINTED_PARAMS = ['identifier'];
 
-interface KeyDocument {
+export interface KeyDocument {
   _id: string;
   k: string;
   r: string;

@@ -1,0 +1,74 @@
+// The portal's everyday searches that the search benchmark measures: each as the FHIR search URL
+// the portal sends and as the best hand-written MongoDB query returning the same documents.
+// Used in-process by search-bench.ts and behind a bare HTTP server by search-baseline-server.ts.
+import type { Collection, Db, Document } from 'mongodb';
+import { keyOf, type KeyDocument } from '../../server/src/fhir/search/key-hints.ts';
+
+export interface SearchScenario {
+  name: string;
+  /** The search, relative to the FHIR base, for benchmark patient i. */
+  path(i: number): string;
+  /** The hand-written query: the documents the search returns (sp included). */
+  raw(i: number): Promise<Document[]>;
+}
+
+const LOINC = 'http://loinc.org|2345-7';
+
+/** keys: the identifier lookup keys, on databases where the server keeps them (key-hints.ts). */
+export function searchScenarios(db: Db, today: string, keys?: Collection<KeyDocument>): SearchScenario[] {
+  const find = (type: string, filter: Document, sort?: Document, limit = 21) => {
+    let c = db.collection(type).find(filter);
+    if (sort) c = c.sort(sort);
+    return c.limit(limit).toArray();
+  };
+  const q = encodeURIComponent;
+  return [
+    {
+      name: 'Observation?patient=X&category=laboratory&_sort=-date&_count=50',
+      path: (i) => `Observation?patient=p${i}&category=laboratory&_sort=-date&_count=50`,
+      raw: (i) => find('Observation', { patient: `p${i}`, 'sp.category.c': 'laboratory' }, { 'sp.date.o': -1, _id: 1 }, 51),
+    },
+    {
+      name: 'Observation?patient=X&code=<loinc>&_sort=date',
+      path: (i) => `Observation?patient=p${i}&code=${q(LOINC)}&_sort=date`,
+      raw: (i) => find('Observation', { patient: `p${i}`, 'sp.code.sc': LOINC }, { 'sp.date.o': 1, _id: 1 }),
+    },
+    {
+      name: 'Appointment?patient=X&date=ge<today>',
+      path: (i) => `Appointment?patient=p${i}&date=ge${today}`,
+      raw: (i) => find('Appointment', { patient: `p${i}`, 'sp.date.hi': { $gte: new Date(today) } }, { _id: 1 }),
+    },
+    {
+      name: 'Communication?subject=Patient/X&_sort=-sent',
+      path: (i) => `Communication?subject=Patient/p${i}&_sort=-sent`,
+      raw: (i) => find('Communication', { patient: `p${i}` }, { 'sp.sent.o': -1, _id: 1 }),
+    },
+    {
+      name: 'Invoice?subject=Patient/X&status=issued',
+      path: (i) => `Invoice?subject=Patient/p${i}&status=issued`,
+      raw: (i) => find('Invoice', { patient: `p${i}`, 'sp.status.c': 'issued' }, { _id: 1 }),
+    },
+    {
+      name: 'Patient?_id=X&_revinclude=Appointment:patient',
+      path: (i) => `Patient?_id=p${i}&_revinclude=Appointment:patient`,
+      raw: async (i) => {
+        const p = await db.collection('Patient').findOne({ _id: `p${i}` } as Document);
+        return p ? [p, ...(await find('Appointment', { patient: `p${i}` }, undefined, 1000))] : [];
+      },
+    },
+    {
+      name: 'Observation?subject:Patient.identifier=urn:mrn|MRNX&code=<loinc> (chain)',
+      path: (i) => `Observation?subject:Patient.identifier=${q(`urn:mrn|MRN${i}`)}&code=${q(LOINC)}`,
+      raw: async (i) => {
+        // The best hand-written lookup: the multikey index on MongoDB; on FerretDB, which has
+        // none, the identifier keys the server keeps beside the documents (key-hints.ts).
+        const mrn = `urn:mrn|MRN${i}`;
+        const key = keys && (await keys.findOne({ k: keyOf('Patient', 'identifier', `sc:${mrn}`) }, { projection: { r: 1 } }));
+        const p = await db
+          .collection('Patient')
+          .findOne((key ? { _id: key.r, 'sp.identifier.sc': mrn } : { 'sp.identifier.sc': mrn }) as Document, { projection: { _id: 1 } });
+        return p ? find('Observation', { patient: String(p._id), 'sp.code.sc': LOINC }, { _id: 1 }) : [];
+      },
+    },
+  ];
+}
