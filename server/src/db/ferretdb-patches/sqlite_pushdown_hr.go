@@ -185,44 +185,63 @@ func hrDottedCondition(key string, v any) (string, []any, bool) {
 	return "((" + strings.Join(contains, " OR ") + ") AND (" + exact + "))", args, true
 }
 
-// hrOrCondition pushes down {$or: [{k1: v1}, {k2: v2}, ...]} when every branch can be.
-func hrOrCondition(v any) (string, []any, bool) {
-	arr, ok := v.(*types.Array)
-	if !ok || arr.Len() == 0 {
-		return "", nil, false
+// hrOrCondition pushes down {$or: [{k1: v1}, {k2: v2}, ...]} when every branch can be; dotted
+// says a branch is on a dotted path (checked by a scan, not an index).
+func hrOrCondition(v any) (cond string, args []any, dotted, ok bool) {
+	arr, isArr := v.(*types.Array)
+	if !isArr || arr.Len() == 0 {
+		return "", nil, false, false
 	}
 
 	var conds []string
-	var args []any
 
 	for i := 0; i < arr.Len(); i++ {
 		branch, isDoc := must.NotFail(arr.Get(i)).(*types.Document)
 		if !isDoc || branch.Len() != 1 {
-			return "", nil, false
+			return "", nil, false, false
 		}
 
 		key := branch.Keys()[0]
+		if strings.ContainsRune(key, '.') {
+			dotted = true
+		}
 		cond, condArgs, condOK := hrCondition(key, must.NotFail(branch.Get(key)))
 		if !condOK {
-			return "", nil, false
+			return "", nil, false, false
 		}
 
 		conds = append(conds, cond)
 		args = append(args, condArgs...)
 	}
 
-	return "(" + strings.Join(conds, " OR ") + ")", args, true
+	return "(" + strings.Join(conds, " OR ") + ")", args, dotted, true
 }
 
 // hrWhereClause returns a WHERE clause (with leading space) and its arguments, or "" and nil.
 // It looks at the filter's top-level keys and $or, and the same inside $and (nested too).
+//
+// When some condition is on top-level fields (answered from an index: _id, the patient partition
+// key), conditions on dotted paths are left to FerretDB's Go filter: the indexed condition already
+// leaves a handful of rows, and checking a dotted path in SQL parses each row's whole JSON text,
+// which costs about as much as decoding the row (sjson_fast_hr.go) and filtering it in Go.
 func hrWhereClause(filter *types.Document) (string, []any) {
 	if filter == nil {
 		return "", nil
 	}
 
-	var conds []string
-	var args []any
+	var conds, scanConds []string
+	var args, scanArgs []any
+
+	add := func(cond string, condArgs []any, dotted bool) {
+		if dotted {
+			scanConds = append(scanConds, cond)
+			scanArgs = append(scanArgs, condArgs...)
+			return
+		}
+
+		conds = append(conds, cond)
+		args = append(args, condArgs...)
+	}
 
 	var visit func(doc *types.Document, depth int)
 	visit = func(doc *types.Document, depth int) {
@@ -243,20 +262,22 @@ func hrWhereClause(filter *types.Document) (string, []any) {
 					}
 				}
 			case "$or":
-				if cond, condArgs, ok := hrOrCondition(v); ok {
-					conds = append(conds, cond)
-					args = append(args, condArgs...)
+				if cond, condArgs, dotted, ok := hrOrCondition(v); ok {
+					add(cond, condArgs, dotted)
 				}
 			default:
 				if cond, condArgs, ok := hrCondition(key, v); ok {
-					conds = append(conds, cond)
-					args = append(args, condArgs...)
+					add(cond, condArgs, strings.ContainsRune(key, '.'))
 				}
 			}
 		}
 	}
 
 	visit(filter, 0)
+
+	if len(conds) == 0 {
+		conds, args = scanConds, scanArgs
+	}
 
 	if len(conds) == 0 {
 		return "", nil
