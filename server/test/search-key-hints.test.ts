@@ -127,6 +127,20 @@ describe('search: identifier lookup keys', function () {
     }
   });
 
+  it('give way to the plain condition for identifiers too common to narrow by', async () => {
+    const shared = { system: 'urn:test:shared', value: `S-${Date.now()}` };
+    const entries = Array.from({ length: 520 }, () => ({
+      resource: { resourceType: 'Patient', identifier: [shared] },
+      request: { method: 'POST', url: 'Patient' },
+    }));
+    const tx = await fhirFetch(`${server.url}/fhir`, { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: entries } });
+    expect(tx.status).to.equal(200);
+    const res = await fhirFetch(`${server.url}/fhir/Patient?identifier=${encodeURIComponent(`${shared.system}|${shared.value}`)}&_summary=count`);
+    expect((res.body as Bundle).total).to.equal(520);
+    const page = await idsFor(server, `Patient?identifier=${encodeURIComponent(`${shared.system}|${shared.value}`)}&_count=600`);
+    expect(page).to.have.length(520);
+  });
+
   it('treat identifier values that look like operators or patterns as data', async () => {
     const id = await create(server, patient('{"$gt":""}'));
     expect(await idsFor(server, `Patient?identifier=${encodeURIComponent(`${SYSTEM}|{"$gt":""}`)}`)).to.deep.equal([id]);

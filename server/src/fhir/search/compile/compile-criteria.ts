@@ -21,6 +21,8 @@ import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-co
 
 /** Largest id list a chain or _has sub-query may produce before the search is refused. */
 export const MAX_SUBQUERY_IDS = 10000;
+/** Most candidates an identifier key lookup narrows a search to (the local FerretDB pushes down $in lists up to 500). */
+const MAX_HINT_IDS = 500;
 
 export interface CompileEnvironment {
   registry: SearchParamRegistry;
@@ -125,7 +127,7 @@ async function identifierHint(
     else if (typeof code === 'string' && Object.keys(c).length === 1) keys.push(keyOf(type, param.code, `c:${code}`));
     else return undefined; // e.g. "system|" (any value of a system): no key to look up
   }
-  const ids = await env.keyCandidates(keys, MAX_SUBQUERY_IDS);
+  const ids = await env.keyCandidates(keys, MAX_HINT_IDS);
   if (!ids) return undefined; // too common to be worth it: the exact condition alone
   return ids.length === 0 ? MATCH_NOTHING : ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } };
 }
