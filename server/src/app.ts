@@ -5,7 +5,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
-import { createFhirHttpRouter } from './fhir/http/fhir-http-handler.ts';
+import { createFhirHttpHandler } from './fhir/http/fhir-http-handler.ts';
 import type { FhirInteraction } from './fhir/types.ts';
 
 export interface AppDependencies {
@@ -20,12 +20,12 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 type Middleware = (req: Request, res: Response, next: (err?: unknown) => void) => void;
 
 /**
- * helmet's headers, worked out once and then set in one step: helmet runs a dozen middlewares per
- * request to set the same constant headers (a tenth of the server's CPU for a small search).
- * helmet() with its defaults has no per-request parts (no CSP nonces); a configuration that had
- * some could not be used here.
+ * helmet's headers, worked out once so that they can be set in one step: helmet runs a dozen
+ * middlewares per request to set the same constant headers (a tenth of the server's CPU for a small
+ * search). helmet() with its defaults has no per-request parts (no CSP nonces); a configuration
+ * that had some could not be used here.
  */
-function staticHeaders(middleware: Middleware): Middleware {
+function staticHeaders(middleware: Middleware): Map<string, string> {
   const headers = new Map<string, string>();
   let finished = false;
   const recorder = {
@@ -39,10 +39,7 @@ function staticHeaders(middleware: Middleware): Middleware {
   });
   if (!finished || headers.size === 0) throw new Error('helmet did not set its headers synchronously');
   // What helmet removes on every response (X-Powered-By) stays removed: Express is told not to set it.
-  return (_req, res, next) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    next();
-  };
+  return headers;
 }
 
 export function createApp(deps: AppDependencies): Express {
@@ -51,10 +48,13 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('etag', false); // FHIR ETags are version ids, set by the router
   app.set('query parser', 'simple');
-  app.use(staticHeaders(helmet()));
+  const securityHeaders = staticHeaders(helmet());
 
-  // A request id per request: the caller's X-Request-Id when it is sane, else a new one.
+  // One middleware for what every response gets (each layer costs every request a pass through
+  // Express's router): helmet's security headers, and a request id (the caller's X-Request-Id
+  // when it is sane, else a new one) with the request's log line.
   app.use((req, res, next) => {
+    for (const [name, value] of securityHeaders) res.setHeader(name, value);
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.locals.requestId = id;
@@ -76,12 +76,12 @@ export function createApp(deps: AppDependencies): Express {
     next();
   });
 
+  app.use('/fhir', createFhirHttpHandler({ interaction: deps.fhir, maxBodyBytes: config.maxBodyBytes, log }));
+
   app.get('/healthz', async (_req, res) => {
     const ok = await deps.isDatabaseHealthy();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'database unavailable' });
   });
-
-  app.use('/fhir', createFhirHttpRouter({ interaction: deps.fhir, maxBodyBytes: config.maxBodyBytes, log }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found', fhir: `${config.baseUrl}/fhir` });

@@ -1,6 +1,6 @@
 // The only FHIR code that knows Express: turns an HTTP request into a FhirRequest, runs the
 // interaction, and writes the FhirResponse (or the OperationOutcome of an error) back.
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../logger.ts';
 import { badRequest, OperationOutcomeError, issue, outcome } from '../outcome.ts';
 import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
@@ -111,20 +111,20 @@ export function errorResponse(err: unknown, log: Logger, requestId: string): Fhi
   };
 }
 
-export function createFhirHttpRouter(options: FhirHttpOptions): Router {
-  const router = express.Router();
+/**
+ * The FHIR endpoint as one Express handler (mounted at /fhir): reads the body when there is one,
+ * runs the interaction, writes the response. One function rather than a Router of middlewares,
+ * because every layer costs each request a pass through Express's router.
+ */
+export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler {
   const defaultContext = (_req: Request, res: Response): AccessContext => ({
     requestId: requestIdOf(res),
     principal: { kind: 'anonymous' },
   });
   const contextOf = options.accessContext ?? defaultContext;
-
   const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
-  // Requests without a body (most: reads and searches) skip the body reader altogether.
-  router.use((req, res, next) =>
-    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined ? next() : readBody(req, res, next),
-  );
-  router.use(async (req: Request, res: Response) => {
+
+  const handle = async (req: Request, res: Response): Promise<void> => {
     const pretty = /[?&]_pretty=true(&|$)/.test(req.originalUrl);
     let result: FhirResponse;
     try {
@@ -135,11 +135,18 @@ export function createFhirHttpRouter(options: FhirHttpOptions): Router {
       result = errorResponse(err, options.log, requestIdOf(res));
     }
     send(res, req, result, pretty);
-  });
-  // Errors raised before our handler (body too large, aborted upload) arrive here.
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    send(res, req, errorResponse(err, options.log, requestIdOf(res)), false);
-  });
-  return router;
-}
+  };
 
+  return (req, res) => {
+    // Requests without a body (most: reads and searches) skip the body reader altogether.
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+      void handle(req, res);
+      return;
+    }
+    readBody(req, res, (err?: unknown) => {
+      // Errors of the body reader (too large, aborted upload) are answered like any other.
+      if (err) send(res, req, errorResponse(err, options.log, requestIdOf(res)), false);
+      else void handle(req, res);
+    });
+  };
+}
