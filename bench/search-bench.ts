@@ -2,7 +2,7 @@
 // the real ResourceIndexer, so documents look exactly as the server stores them), then measures
 // the portal's everyday searches over HTTP against the running server, each beside a hand-written
 // MongoDB query that returns the same documents through the raw driver, in the same run.
-//   npx tsx bench/search-bench.ts [--patients 10000] [--seconds 5] [--concurrency 10]
+//   npx tsx bench/search-bench.ts [--patients 10000] [--seconds 5] [--warmup 2] [--concurrency 10]
 //                                 [--data-dir DIR [--reuse]] [--only <name part>] [--cpu-prof DIR]
 // Uses MONGODB_URI when set (see config.ts), otherwise starts a local database in a temp dir.
 import fs from 'node:fs';
@@ -28,6 +28,8 @@ const arg = (name: string, fallback: number) => {
 };
 const PATIENTS = arg('patients', 10000);
 const SECONDS = arg('seconds', 5);
+/** Seconds each search runs (on every target) before anything is measured, so that no figure is of a cold JIT. */
+const WARMUP_SECONDS = arg('warmup', 2);
 const CONCURRENCY = arg('concurrency', 10);
 const REUSE = process.argv.includes('--reuse');
 // --data-dir DIR keeps the local database's files in DIR (instead of a temp dir removed at the end),
@@ -122,9 +124,9 @@ interface Figures {
 let dbPid: number | undefined;
 
 /** Runs `run` from CONCURRENCY clients for SECONDS; serverPid: the HTTP server measured, if any. */
-async function measure(run: () => Promise<number>, serverPid?: number): Promise<Figures> {
+async function measure(run: () => Promise<number>, serverPid?: number, seconds = SECONDS): Promise<Figures> {
   const latencies: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
+  const end = performance.now() + seconds * 1000;
   const started = performance.now();
   const benchBefore = process.cpuUsage();
   const serverBefore = processCpuMs(serverPid);
@@ -236,8 +238,11 @@ async function main() {
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const ms = (v?: number) => (v === undefined ? '?' : v.toFixed(2));
     const cpu = (f: Figures) => [f.cpu.bench, f.cpu.server, f.cpu.db].filter((v, n) => n !== 1 || v !== undefined).map(ms).join(' / ');
-    for (let k = 0; k < scenarios.length; k++) {
-      if (ONLY && !scenarios[k].name.includes(ONLY)) continue;
+    const chosen = scenarios.map((_, k) => k).filter((k) => !ONLY || scenarios[k].name.includes(ONLY));
+    for (const k of chosen) {
+      for (const run of [engine, raw, rawHttp]) await measure(() => run(k, pick()), undefined, WARMUP_SECONDS);
+    }
+    for (const k of chosen) {
       const e = await measure(() => engine(k, pick()), server.child.pid);
       const r = await measure(() => raw(k, pick()));
       const h = await measure(() => rawHttp(k, pick()), baseline.child.pid);
