@@ -24,6 +24,15 @@ const fixtures: Record<string, Record<string, unknown>> = {
   },
   pB: { resourceType: 'Patient', name: [{ family: 'Smith', given: ['John'] }], birthDate: '1980', gender: 'male', identifier: [{ system: 'urn:mrn', value: 'B2' }] },
   pC: { resourceType: 'Patient', name: [{ family: 'Smithson', given: ['Jo'] }], birthDate: '1975-12-31', gender: 'other', managingOrganization: { reference: 'Organization/{org1}' } },
+  // Goals with several target dates: a resource matches when one of its values does.
+  g1: {
+    resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'two targets' }, subject: { reference: 'Patient/{pA}' },
+    target: [{ dueDate: '2021-01-15' }, { dueDate: '2024-06-20' }],
+  },
+  g2: {
+    resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'one target' }, subject: { reference: 'Patient/{pA}' },
+    target: [{ dueDate: '2024-03-10' }],
+  },
   o1: {
     resourceType: 'Observation', status: 'final',
     meta: { source: 'http://src.example/a' },
@@ -138,6 +147,20 @@ const table: Array<[string, string[]]> = [
   ['Observation?date=ap2024-03-10', ['o1', 'o2']],
   ['Observation?date=2024-03-10T10:00:00Z', ['o1']],
   ['Observation?date=2024-03-10T12:00:00%2B02:00', ['o1']],
+  // several values per resource: the bounds of eq/ap must hold for one value, not across two
+  ['Goal?target-date=eq2021-01-15', ['g1']],
+  ['Goal?target-date=eq2024-03', ['g2']],
+  ['Goal?target-date=2024', ['g1', 'g2']],
+  ['Goal?target-date=eq2024-03,eq2021', ['g1', 'g2']],
+  ['Goal?target-date=ne2021-01-15', ['g1', 'g2']],
+  ['Goal?target-date=ne2024', ['g1']],
+  ['Goal?target-date=ap2022-09-01', []],
+  ['Goal?target-date=ap2024-03-10', ['g2']],
+  ['Goal?target-date=gt2024-05-01', ['g1']],
+  ['Goal?target-date=lt2021-02-01', ['g1']],
+  ['Goal?target-date=eq2024-03&_total=accurate', ['g2']],
+  ['Patient?_has:Goal:patient:target-date=ap2022-09-01', []],
+  ['Patient?_has:Goal:patient:target-date=eq2021-01-15', ['pA']],
   ['Patient?birthdate=1980', ['pA', 'pB']],
   ['Patient?birthdate=1980-05', ['pA']],
   ['Patient?birthdate=le1979', ['pC']],
@@ -199,4 +222,26 @@ describe('FHIR search: parameter types, modifiers and prefixes (table)', () => {
       expect(names(res.body)).to.deep.equal(expected);
     });
   }
+
+  it('counts and pages exactly when values of several-valued parameters match only across values', async () => {
+    // g1 (2021-01-15, 2024-06-20) looks like a match for eq2024-03 to the database; it is not one.
+    const total = await search('Goal?target-date=eq2024-03&_total=accurate');
+    expect(total.body.total).to.equal(1);
+    const count = await search('Goal?target-date=eq2024-03&_summary=count');
+    expect(count.body.total).to.equal(1);
+    expect((await search('Goal?target-date=ap2022-09-01&_summary=count')).body.total).to.equal(0);
+    // One per page: the rejected candidate does not leave an empty page or a dangling next link.
+    const first = await search('Goal?target-date=eq2024-03,eq2021&_count=1&_sort=target-date');
+    expect(first.status).to.equal(200);
+    expect(names(first.body)).to.deep.equal(['g1']); // sorted by earliest target: 2021 first
+    const next = first.body.link?.find((l) => l.relation === 'next')?.url;
+    expect(next, 'a next link').to.be.a('string');
+    const second = await fhirFetch<Bundle>(next ?? '');
+    expect(names(second.body)).to.deep.equal(['g2']);
+    expect(second.body.link?.find((l) => l.relation === 'next')).to.equal(undefined);
+    // g1 comes first in this order but is rejected: the page still holds g2, and nothing follows.
+    const only = await search('Goal?target-date=eq2024-03&_count=1&_sort=target-date');
+    expect(names(only.body)).to.deep.equal(['g2']);
+    expect(only.body.link?.find((l) => l.relation === 'next')).to.equal(undefined);
+  });
 });

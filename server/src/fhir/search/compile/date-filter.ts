@@ -4,7 +4,7 @@ import { badRequest } from '../../outcome.ts';
 import { parseDateRange } from '../date-range.ts';
 import { unescapeValue } from '../query/escaping.ts';
 import { splitPrefix } from './prefix.ts';
-import { rangeFilter } from './range-filter.ts';
+import { rangeFilter, type RangeSpec, type SearchRange } from './range-filter.ts';
 import type { ValueCompiler } from './value-context.ts';
 
 /** `ap` on dates: 10% of the distance between now and the value, at least a day, on each side (HAPI's reading of the spec). */
@@ -12,15 +12,19 @@ function approxWidth(lo: number, now: number): number {
   return Math.max(Math.abs(now - lo) * 0.1, 86400000);
 }
 
-export function dateCondition(raw: string, name: string, loField: string, hiField: string) {
+/** A date search value as ranges of epoch milliseconds. */
+export function dateSpec(raw: string, name: string): RangeSpec {
   const { prefix, rest } = splitPrefix(unescapeValue(raw), name);
   const range = parseDateRange(rest);
   if (!range) throw badRequest(`${name}: "${raw}" is not a valid date (expected [prefix]YYYY[-MM[-DD[Thh:mm[:ss][zone]]]])`, [name]);
   const w = approxWidth(range.lo, Date.now());
-  return rangeFilter(loField, hiField, prefix, { lo: new Date(range.lo), hi: new Date(range.hi) }, {
-    lo: new Date(range.lo - w),
-    hi: new Date(range.hi + w),
-  });
+  return { prefix, s: { lo: range.lo, hi: range.hi }, approx: { lo: range.lo - w, hi: range.hi + w } };
+}
+
+export function dateCondition(raw: string, name: string, loField: string, hiField: string) {
+  const { prefix, s, approx } = dateSpec(raw, name);
+  const date = (r: SearchRange<number>) => ({ lo: new Date(r.lo), hi: new Date(r.hi) });
+  return rangeFilter(loField, hiField, prefix, date(s), date(approx));
 }
 
 export const compileDate: ValueCompiler = (raw, ctx) => {

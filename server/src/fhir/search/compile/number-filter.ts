@@ -5,7 +5,7 @@ import type { Document } from 'mongodb';
 import { badRequest } from '../../outcome.ts';
 import { splitUnescaped, unescapeValue } from '../query/escaping.ts';
 import { splitPrefix } from './prefix.ts';
-import { rangeFilter } from './range-filter.ts';
+import { rangeFilter, type RangeSpec } from './range-filter.ts';
 import type { ValueCompiler, ValueContext } from './value-context.ts';
 
 const NUMBER_RE = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
@@ -19,7 +19,7 @@ function halfPrecision(text: string): number {
   return 0.5 * 10 ** (exponent - decimals);
 }
 
-function numberCondition(text: string, name: string, field: string, raw: string): Document {
+function numberSpec(text: string, name: string, raw: string): RangeSpec {
   const { prefix, rest } = splitPrefix(text, name);
   if (!NUMBER_RE.test(rest)) throw badRequest(`${name}: "${raw}" is not a valid number`, [name]);
   const v = Number(rest);
@@ -27,7 +27,22 @@ function numberCondition(text: string, name: string, field: string, raw: string)
   const eq = { lo: v - h, hi: v + h };
   const point = prefix === 'eq' || prefix === 'ne' ? eq : { lo: v, hi: v };
   const a = Math.abs(v) * 0.1;
-  return rangeFilter(`${field}.lo`, `${field}.hi`, prefix, point, { lo: v - a, hi: v + a });
+  return { prefix, s: point, approx: { lo: v - a, hi: v + a } };
+}
+
+function numberCondition(text: string, name: string, field: string, raw: string): Document {
+  const { prefix, s, approx } = numberSpec(text, name, raw);
+  return rangeFilter(`${field}.lo`, `${field}.hi`, prefix, s, approx);
+}
+
+/**
+ * A number or quantity search value as ranges, for checking stored values one by one; undefined
+ * for a quantity with a unit (the stored units are not kept per value).
+ */
+export function numericSpec(raw: string, name: string): RangeSpec | undefined {
+  const parts = splitUnescaped(raw, '|').map(unescapeValue);
+  if (parts.length === 3 && parts[2]) return undefined;
+  return numberSpec(parts[0], name, raw);
 }
 
 export const compileNumber: ValueCompiler = (raw, ctx) => {

@@ -26,8 +26,8 @@ export function rangeFilter<T>(loField: string, hiField: string, prefix: Prefix,
   switch (prefix) {
     case 'eq': // the search range fully contains the target range
       return and({ [loField]: { $gte: s.lo } }, { [hiField]: { $lte: s.hi } });
-    case 'ne':
-      return { [loField]: { $exists: true }, $nor: [and({ [loField]: { $gte: s.lo } }, { [hiField]: { $lte: s.hi } })] };
+    case 'ne': // some value is not inside the search range (per value: below it or above it)
+      return { $or: [{ [loField]: { $lt: s.lo } }, { [hiField]: { $gt: s.hi } }] };
     case 'gt': // the target reaches above the search range
       return { [hiField]: { $gt: s.hi } };
     case 'lt':
@@ -42,5 +42,39 @@ export function rangeFilter<T>(loField: string, hiField: string, prefix: Prefix,
       return { [hiField]: { $lt: s.lo } };
     case 'ap': // overlaps the widened range
       return and({ [loField]: { $lte: approx.hi } }, { [hiField]: { $gte: approx.lo } });
+  }
+}
+
+/** A prefixed search value as ranges, in numbers (dates as epoch milliseconds). */
+export interface RangeSpec {
+  prefix: Prefix;
+  s: SearchRange<number>;
+  approx: SearchRange<number>;
+}
+
+/** The prefixes whose condition has two bounds, which on several stored values can hold across two of them. */
+export const TWO_BOUND_PREFIXES = new Set<Prefix>(['eq', 'ap']);
+
+/** rangeFilter's condition for one stored value [lo, hi], in JavaScript. */
+export function rangeMatches({ prefix, s, approx }: RangeSpec, lo: number, hi: number): boolean {
+  switch (prefix) {
+    case 'eq':
+      return lo >= s.lo && hi <= s.hi;
+    case 'ne':
+      return lo < s.lo || hi > s.hi;
+    case 'gt':
+      return hi > s.hi;
+    case 'lt':
+      return lo < s.lo;
+    case 'ge':
+      return hi >= s.lo;
+    case 'le':
+      return lo <= s.hi;
+    case 'sa':
+      return lo > s.hi;
+    case 'eb':
+      return hi < s.lo;
+    case 'ap':
+      return lo <= approx.hi && hi >= approx.lo;
   }
 }
