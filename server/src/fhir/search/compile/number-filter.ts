@@ -35,14 +35,12 @@ function numberCondition(text: string, name: string, field: string, raw: string)
   return rangeFilter(`${field}.lo`, `${field}.hi`, prefix, s, approx);
 }
 
-/**
- * A number or quantity search value as ranges, for checking stored values one by one; undefined
- * for a quantity with a unit (the stored units are not kept per value).
- */
-export function numericSpec(raw: string, name: string): RangeSpec | undefined {
+/** A number or quantity search value as ranges (and unit), for checking stored values one by one. */
+export function numericSpec(raw: string, name: string): RangeSpec {
   const parts = splitUnescaped(raw, '|').map(unescapeValue);
-  if (parts.length === 3 && parts[2]) return undefined;
-  return numberSpec(parts[0], name, raw);
+  const spec = numberSpec(parts[0], name, raw);
+  if (parts.length === 3 && parts[2]) spec.unit = parts[1] ? `${parts[1]}|${parts[2]}` : parts[2];
+  return spec;
 }
 
 export const compileNumber: ValueCompiler = (raw, ctx) => {

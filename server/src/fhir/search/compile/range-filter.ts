@@ -50,6 +50,8 @@ export interface RangeSpec {
   prefix: Prefix;
   s: SearchRange<number>;
   approx: SearchRange<number>;
+  /** Quantities: the unit the value must have ("system|code", or a code or unit text). */
+  unit?: string;
 }
 
 /** The prefixes whose condition has two bounds, which on several stored values can hold across two of them. */
