@@ -16,6 +16,7 @@ import { loadConfig } from '../server/src/config.ts';
 import { createLogger } from '../server/src/logger.ts';
 import { freePort, startLocalDatabase, type LocalDatabase } from '../server/src/db/local-database.ts';
 import { startBenchProcess } from './support/bench-processes.ts';
+import { runLoad, summarize } from './support/load-run.ts';
 import { childPidsNamed, processCpuMs } from './support/process-cpu.ts';
 import { createResourceIndexer } from '../server/src/fhir/search/indexer.ts';
 import type { CurrentDocument } from '../server/src/fhir/repo/stored-document.ts';
@@ -123,7 +124,34 @@ interface Figures {
 /** The database process, whose CPU time each measurement reports per request. */
 let dbPid: number | undefined;
 
-/** Runs `run` from CONCURRENCY clients for SECONDS; serverPid: the HTTP server measured, if any. */
+/**
+ * HTTP load from autocannon (as in the REST benchmark): CONCURRENCY keep-alive connections for
+ * `seconds`, each request's path from `path()`. Responses are read but not parsed, so the load
+ * generator costs as little CPU as it can on this shared machine.
+ */
+async function measureHttp(base: string, path: () => string, serverPid: number | undefined, seconds = SECONDS): Promise<Figures> {
+  const benchBefore = process.cpuUsage();
+  const serverBefore = processCpuMs(serverPid);
+  const dbBefore = processCpuMs(dbPid);
+  const run = await runLoad({ url: base, seconds, connections: CONCURRENCY, next: () => ({ method: 'GET', path: path() }) });
+  const benchCpu = process.cpuUsage(benchBefore);
+  const f = summarize([run]);
+  if (f.failures > 0) throw new Error(`${base}: ${f.failureDetail}`);
+  const per = (before?: number, after?: number) => (before === undefined || after === undefined ? undefined : (after - before) / f.total);
+  return {
+    p50: f.p50,
+    p99: f.p99,
+    rps: f.requestsPerSecond,
+    n: f.total,
+    cpu: {
+      bench: (benchCpu.user + benchCpu.system) / 1000 / f.total,
+      server: per(serverBefore, processCpuMs(serverPid)),
+      db: per(dbBefore, processCpuMs(dbPid)),
+    },
+  };
+}
+
+/** Runs `run` from CONCURRENCY clients for SECONDS (the in-process queries). */
 async function measure(run: () => Promise<number>, serverPid?: number, seconds = SECONDS): Promise<Figures> {
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
@@ -193,9 +221,7 @@ async function main() {
     }
     const today = new Date().toISOString().slice(0, 10);
     const pick = () => rand(PATIENTS);
-    // A keep-alive node:http client: the load generator should cost as little CPU as it can, so
-    // while measuring it reads each response whole but does not parse it (as HTTP load generators
-    // do); the sanity check below parses and counts the entries.
+    // For the sanity check: a keep-alive node:http client that parses the Bundle and counts entries.
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const fetchBody = (url: string) =>
       new Promise<string>((resolve, reject) => {
@@ -212,7 +238,6 @@ async function main() {
           })
           .on('error', reject);
       });
-    const get = async (url: string) => (await fetchBody(url)).length;
     const entries = async (url: string) => ((JSON.parse(await fetchBody(url)) as { entry?: unknown[] }).entry ?? []).length;
     const hints = await wantsKeyHints(db, 'auto');
     const scenarios = searchScenarios(db, today, hints ? db.collection<KeyDocument>(KEY_HINTS_COLLECTION) : undefined);
@@ -224,9 +249,7 @@ async function main() {
       keys: hints,
     });
     const baseUrlRaw = baseline.url;
-    const engine = (k: number, i: number) => get(`${fhir}/${scenarios[k].path(i)}`);
     const raw = async (k: number, i: number) => (await scenarios[k].raw(i)).length;
-    const rawHttp = (k: number, i: number) => get(`${baseUrlRaw}/${k}/${i}`);
     // Sanity: all three return the same number of documents for the same patient.
     for (let k = 0; k < scenarios.length; k++) {
       const i = pick();
@@ -243,13 +266,17 @@ async function main() {
     const ms = (v?: number) => (v === undefined ? '?' : v.toFixed(2));
     const cpu = (f: Figures) => [f.cpu.bench, f.cpu.server, f.cpu.db].filter((v, n) => n !== 1 || v !== undefined).map(ms).join(' / ');
     const chosen = scenarios.map((_, k) => k).filter((k) => !ONLY || scenarios[k].name.includes(ONLY));
+    const enginePath = (k: number) => () => `/fhir/${scenarios[k].path(pick())}`;
+    const rawHttpPath = (k: number) => () => `/${k}/${pick()}`;
     for (const k of chosen) {
-      for (const run of [engine, raw, rawHttp]) await measure(() => run(k, pick()), undefined, WARMUP_SECONDS);
+      await measureHttp(baseUrl, enginePath(k), undefined, WARMUP_SECONDS);
+      await measure(() => raw(k, pick()), undefined, WARMUP_SECONDS);
+      await measureHttp(baseline.url, rawHttpPath(k), undefined, WARMUP_SECONDS);
     }
     for (const k of chosen) {
-      const e = await measure(() => engine(k, pick()), server.child.pid);
+      const e = await measureHttp(baseUrl, enginePath(k), server.child.pid);
       const r = await measure(() => raw(k, pick()));
-      const h = await measure(() => rawHttp(k, pick()), baseline.child.pid);
+      const h = await measureHttp(baseline.url, rawHttpPath(k), baseline.child.pid);
       console.log(
         `| \`${scenarios[k].name}\` | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rps.toFixed(1)} | ${(e.rps / r.rps).toFixed(2)} ` +
           `| ${h.p99.toFixed(1)} | ${h.rps.toFixed(1)} | ${(e.rps / h.rps).toFixed(2)} | ${cpu(e)} | ${cpu(r)} | ${cpu(h)} |`,
