@@ -1,5 +1,5 @@
 // Quantity searches with a unit on parameters with several values: the number and the unit must
-// hold for the same value (see fhir/search/compile/value-checks.ts). Own fixtures and tag, so the
+// hold for the same value (see fhir/search/compile/positions.ts). Own fixtures and tag, so the
 // shared search table is not disturbed.
 import { expect } from 'chai';
 import type { Bundle, Observation } from 'fhir/r4';

@@ -16,8 +16,8 @@ import { compileToken } from './token-filter.ts';
 import { compileUri } from './uri-filter.ts';
 import { compositeCompiler } from './composite-filter.ts';
 import { partitionCondition } from './partition.ts';
+import { oneValueCondition } from './positions.ts';
 import { hintedParam, keyOf } from '../key-hints.ts';
-import { checkProjection, passesChecks, valueCheck, type ValueCheck } from './value-checks.ts';
 import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-context.ts';
 
 /** Largest id list a chain or _has sub-query may produce before the search is refused. */
@@ -73,7 +73,7 @@ export function or(conds: Document[]): Document {
   return { $or: conds };
 }
 
-async function compileOne(type: string, criterion: Criterion, env: CompileEnvironment, checks: ValueCheck[]): Promise<Document[]> {
+async function compileOne(type: string, criterion: Criterion, env: CompileEnvironment): Promise<Document[]> {
   const { key, name } = criterion;
   if (key.has) return [await hasCondition(type, criterion, env)];
   if (key.code === '_id') {
@@ -99,10 +99,8 @@ async function compileOne(type: string, criterion: Criterion, env: CompileEnviro
   const compile = compilerFor(param.type);
   const conds = criterion.values.map((v) => {
     if (v === '') throw badRequest(`${name}: empty value`, [name]);
-    return compile(v, ctx);
+    return oneValueCondition(v, ctx, compile) ?? compile(v, ctx);
   });
-  const check = valueCheck(param, criterion.values, name, field, key.modifier);
-  if (check) checks.push(check);
   const out = [or(conds)];
   const hint = partitionHint(type, param, criterion, ctx, env.registry) ?? (await identifierHint(type, param, conds, ctx, env));
   if (hint) out.unshift(hint);
@@ -157,18 +155,12 @@ function partitionHint(
   return partitionCondition(type, param, ids, registry);
 }
 
-async function subQueryIds(type: string, compiled: CompiledCriteria, projection: Document, env: CompileEnvironment, name: string, extra?: Document) {
-  const { conditions, checks } = compiled;
-  const docs = await env.find(
-    type,
-    and([...conditions, extra, env.restrict(type)]),
-    { ...projection, ...checkProjection(checks) },
-    MAX_SUBQUERY_IDS + 1,
-  );
+async function subQueryIds(type: string, filter: Document, projection: Document, env: CompileEnvironment, name: string) {
+  const docs = await env.find(type, and([filter, env.restrict(type)]), projection, MAX_SUBQUERY_IDS + 1);
   if (docs.length > MAX_SUBQUERY_IDS) {
     throw badRequest(`${name}: the chained criterion matches more than ${MAX_SUBQUERY_IDS} ${type} resources; narrow it`, [name]);
   }
-  return checks.length ? docs.filter((d) => passesChecks(d, checks)) : docs;
+  return docs;
 }
 
 async function chainCondition(type: string, param: SearchParam, criterion: Criterion, env: CompileEnvironment): Promise<Document> {
@@ -178,7 +170,8 @@ async function chainCondition(type: string, param: SearchParam, criterion: Crite
   const refs: string[] = [];
   for (const target of targets) {
     const inner: Criterion = { name, key: key.chain, values: criterion.values };
-    const docs = await subQueryIds(target, await compileCriteria(target, [inner], env), { _id: 1 }, env, name);
+    const filter = and(await compileCriteria(target, [inner], env));
+    const docs = await subQueryIds(target, filter, { _id: 1 }, env, name);
     refs.push(...docs.map((d) => `${target}/${String(d._id)}`));
   }
   if (refs.length === 0) return MATCH_NOTHING;
@@ -192,9 +185,9 @@ async function hasCondition(type: string, criterion: Criterion, env: CompileEnvi
   const has = criterion.key.has;
   if (!has) throw new Error('not a _has criterion');
   const inner: Criterion = { name: criterion.name, key: has.inner, values: criterion.values };
+  const filter = and(await compileCriteria(has.type, [inner], env));
   const refField = `sp.${has.param}.r`;
-  const compiled = await compileCriteria(has.type, [inner], env);
-  const docs = await subQueryIds(has.type, compiled, { [refField]: 1 }, env, criterion.name, { [refField]: { $exists: true } });
+  const docs = await subQueryIds(has.type, and([filter, { [refField]: { $exists: true } }]), { [refField]: 1 }, env, criterion.name);
   const prefix = `${type}/`;
   const ids = new Set<string>();
   for (const d of docs) {
@@ -204,18 +197,10 @@ async function hasCondition(type: string, criterion: Criterion, env: CompileEnvi
   return ids.size === 0 ? MATCH_NOTHING : { _id: { $in: [...ids] } };
 }
 
-export interface CompiledCriteria {
-  /** Conditions to AND (partition conditions first). */
-  conditions: Document[];
-  /** Checks the documents the conditions return must also pass (see value-checks.ts). */
-  checks: ValueCheck[];
-}
-
-/** All criteria of a search on one type. */
-export async function compileCriteria(type: string, criteria: Criterion[], env: CompileEnvironment): Promise<CompiledCriteria> {
+/** All criteria of a search on one type, as conditions to AND (partition conditions first). */
+export async function compileCriteria(type: string, criteria: Criterion[], env: CompileEnvironment): Promise<Document[]> {
   const conds: Document[] = [];
-  const checks: ValueCheck[] = [];
-  for (const c of criteria) conds.push(...(await compileOne(type, c, env, checks)));
+  for (const c of criteria) conds.push(...(await compileOne(type, c, env)));
   // Partition-key conditions lead so FerretDB and index selection see them first.
-  return { conditions: [...conds.filter((c) => 'patient' in c), ...conds.filter((c) => !('patient' in c))], checks };
+  return [...conds.filter((c) => 'patient' in c), ...conds.filter((c) => !('patient' in c))];
 }

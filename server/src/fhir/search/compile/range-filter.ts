@@ -54,29 +54,5 @@ export interface RangeSpec {
   unit?: string;
 }
 
-/** The prefixes whose condition has two bounds, which on several stored values can hold across two of them. */
+/** The prefixes whose condition has two bounds, which on several stored values could hold across two of them. */
 export const TWO_BOUND_PREFIXES = new Set<Prefix>(['eq', 'ap']);
-
-/** rangeFilter's condition for one stored value [lo, hi], in JavaScript. */
-export function rangeMatches({ prefix, s, approx }: RangeSpec, lo: number, hi: number): boolean {
-  switch (prefix) {
-    case 'eq':
-      return lo >= s.lo && hi <= s.hi;
-    case 'ne':
-      return lo < s.lo || hi > s.hi;
-    case 'gt':
-      return hi > s.hi;
-    case 'lt':
-      return lo < s.lo;
-    case 'ge':
-      return hi >= s.lo;
-    case 'le':
-      return lo <= s.hi;
-    case 'sa':
-      return lo > s.hi;
-    case 'eb':
-      return hi < s.lo;
-    case 'ap':
-      return lo <= approx.hi && hi >= approx.lo;
-  }
-}

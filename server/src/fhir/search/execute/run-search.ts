@@ -10,7 +10,6 @@ import { decodeCursor, encodeCursor, keysetCondition, type Cursor } from './curs
 import { resolveIncludes, type TypedDoc } from './includes.ts';
 import type { KeyHints } from '../key-hints.ts';
 import { compareValues, fieldValue, sortFields, type SortField } from './sort-keys.ts';
-import { checkProjection, passesChecks, severalValues, type ValueCheck } from '../compile/value-checks.ts';
 
 export interface SearchEnvironment {
   db: Db;
@@ -32,15 +31,8 @@ export interface SearchResult {
   previous?: string;
 }
 
-interface TypeQuery {
-  /** Criteria, compartment and access, ready for paging. */
-  filter: Document;
-  /** What the returned documents must also pass (value-checks.ts). */
-  checks: ValueCheck[];
-}
-
-/** The compiled query of one type. */
-async function compileQuery(type: string, req: SearchRequest, env: SearchEnvironment): Promise<TypeQuery> {
+/** The compiled filter of one type: criteria, compartment and access, ready for paging. */
+export async function compileFilter(type: string, req: SearchRequest, env: SearchEnvironment): Promise<Document> {
   const cenv: CompileEnvironment = {
     registry: env.registry,
     baseUrl: env.baseUrl,
@@ -49,29 +41,9 @@ async function compileQuery(type: string, req: SearchRequest, env: SearchEnviron
       env.db.collection(t).find(filter, { projection }).limit(limit).toArray(),
     keyCandidates: env.keyHints && ((keys, max) => (env.keyHints as KeyHints).candidates(keys, max)),
   };
-  const { conditions, checks } = await compileCriteria(type, req.criteria, cenv);
+  const conds = await compileCriteria(type, req.criteria, cenv);
   const compartment = req.compartment ? compartmentCondition(type, req.compartment.id) : undefined;
-  return { filter: and([compartment, ...conditions, env.restrict(type)]), checks };
-}
-
-/** The compiled filter of one type (the database query; tests explain() it). */
-export async function compileFilter(type: string, req: SearchRequest, env: SearchEnvironment): Promise<Document> {
-  return (await compileQuery(type, req, env)).filter;
-}
-
-/**
- * How many documents match: the database's count, less the documents with several values that a
- * check rejects (only those are read).
- */
-async function countMatches(env: SearchEnvironment, type: string, q: TypeQuery, estimate: boolean): Promise<number> {
-  const coll = env.db.collection(type);
-  if (Object.keys(q.filter).length === 0 && estimate) return coll.estimatedDocumentCount();
-  let n = await coll.countDocuments(q.filter);
-  if (q.checks.length > 0) {
-    const several = coll.find(and([q.filter, severalValues(q.checks)]), { projection: checkProjection(q.checks) });
-    for await (const doc of several) if (!passesChecks(doc, q.checks)) n--;
-  }
-  return n;
+  return and([compartment, ...conds, env.restrict(type)]);
 }
 
 function projectionFor(fields: SortField[]): Document {
@@ -99,14 +71,18 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   const fields = sortFields(req.types, req.sort, env.registry);
   const cursor: Cursor | undefined = req.cursor ? decodeCursor(req.cursor, fields.length) : undefined;
   const backwards = cursor?.dir === 'p';
-  const queries = new Map<string, TypeQuery>();
-  for (const type of req.types) queries.set(type, await compileQuery(type, req, env));
+  const filters = new Map<string, Document>();
+  for (const type of req.types) filters.set(type, await compileFilter(type, req, env));
 
   const result: SearchResult = { matches: [], includes: [] };
   const countOnly = req.summary === 'count';
   if (req.total === 'accurate' || req.total === 'estimate' || countOnly) {
     let total = 0;
-    for (const [type, q] of queries) total += await countMatches(env, type, q, req.total === 'estimate');
+    for (const [type, filter] of filters) {
+      total += Object.keys(filter).length === 0 && req.total === 'estimate'
+        ? await env.db.collection(type).estimatedDocumentCount()
+        : await env.db.collection(type).countDocuments(filter);
+    }
     result.total = total;
   }
   if (countOnly || req.count === 0) return result;
@@ -116,30 +92,15 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   for (const f of fields) sort[f.field] = f.descending !== backwards ? -1 : 1;
   if (!('_id' in sort)) sort._id = backwards ? -1 : 1;
   const fetched: TypedDoc[] = [];
-  const want = req.count + 1;
-  for (const [type, q] of queries) {
-    let keyset = cursor ? keysetCondition(fields, cursor, type, backwards) : undefined;
-    const projection = { ...projectionFor(fields), ...checkProjection(q.checks) };
-    // One query, unless checks reject documents: then the next ones, from where the last left off.
-    let kept = 0;
-    for (;;) {
-      const docs = (await env.db
-        .collection<CurrentDocument>(type)
-        .find(and([q.filter, keyset]), { projection })
-        .sort(sort)
-        .limit(want)
-        .toArray()) as CurrentDocument[];
-      for (const doc of docs) {
-        if (kept < want && (q.checks.length === 0 || passesChecks(doc, q.checks))) {
-          fetched.push({ type, doc });
-          kept++;
-        }
-      }
-      const last = docs[docs.length - 1];
-      if (kept >= want || docs.length < want || !last) break;
-      const at: Cursor = { dir: backwards ? 'p' : 'n', values: fields.map((f) => fieldValue(last, f.field)), type, id: last._id };
-      keyset = keysetCondition(fields, at, type, backwards);
-    }
+  for (const [type, filter] of filters) {
+    const keyset = cursor ? keysetCondition(fields, cursor, type, backwards) : undefined;
+    const docs = (await env.db
+      .collection<CurrentDocument>(type)
+      .find(and([filter, keyset]), { projection: projectionFor(fields) })
+      .sort(sort)
+      .limit(req.count + 1)
+      .toArray()) as CurrentDocument[];
+    for (const doc of docs) fetched.push({ type, doc });
   }
   const cmp = comparator(fields);
   fetched.sort(backwards ? (a, b) => cmp(b, a) : cmp);

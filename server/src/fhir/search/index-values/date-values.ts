@@ -3,7 +3,7 @@
 // See: https://hl7.org/fhir/R4/search.html#date
 import type { TypedValue } from '../registry.ts';
 import { MAX_INSTANT, MIN_INSTANT, parseDateRange, type InstantRange } from '../date-range.ts';
-import type { DateIndex } from './shapes.ts';
+import { withPositions, type DateIndex } from './shapes.ts';
 
 function ranges(v: TypedValue): InstantRange[] {
   const value = v.value;
@@ -38,9 +38,10 @@ function ranges(v: TypedValue): InstantRange[] {
 export function dateIndex(values: TypedValue[]): DateIndex | undefined {
   const all = values.flatMap(ranges);
   if (all.length === 0) return undefined;
-  return {
+  const index: DateIndex = {
     lo: all.map((r) => new Date(r.lo)),
     hi: all.map((r) => new Date(r.hi)),
     o: new Date(Math.min(...all.map((r) => r.lo))),
   };
+  return withPositions(index, all.map((r) => ({ lo: new Date(r.lo), hi: new Date(r.hi) })));
 }

@@ -2,7 +2,7 @@
 // quantities also record their units so "5|http://unitsofmeasure.org|mg" can require them.
 // See: https://hl7.org/fhir/R4/search.html#number and #quantity
 import type { TypedValue } from '../registry.ts';
-import type { NumberIndex } from './shapes.ts';
+import { withPositions, type NumberIndex, type ValueAt } from './shapes.ts';
 
 interface Q {
   value?: number;
@@ -26,34 +26,33 @@ function units(q: Q | undefined, into: Set<string>): void {
 }
 
 export function numberIndex(values: TypedValue[], withUnits: boolean): NumberIndex | undefined {
-  const lo: number[] = [];
-  const hi: number[] = [];
-  const u = new Set<string>();
+  const each: Array<ValueAt<number>> = [];
   for (const v of values) {
     const value = v.value;
     if (typeof value === 'number') {
-      lo.push(value);
-      hi.push(value);
+      each.push({ lo: value, hi: value });
       continue;
     }
     if (!value || typeof value !== 'object') continue;
+    const u = new Set<string>();
     if (v.type === 'Range') {
       const r = value as { low?: Q; high?: Q };
       if (typeof r.low?.value !== 'number' && typeof r.high?.value !== 'number') continue;
-      lo.push(r.low?.value ?? -Number.MAX_VALUE);
-      hi.push(r.high?.value ?? Number.MAX_VALUE);
       units(r.low, u);
       units(r.high, u);
+      each.push({ lo: r.low?.value ?? -Number.MAX_VALUE, hi: r.high?.value ?? Number.MAX_VALUE, ...unitsOf(u, withUnits) });
       continue;
     }
     const q = value as Q;
     if (typeof q.value !== 'number') continue;
-    lo.push(q.value);
-    hi.push(q.value);
     units(q, u);
+    each.push({ lo: q.value, hi: q.value, ...unitsOf(u, withUnits) });
   }
-  if (lo.length === 0) return undefined;
-  const out: NumberIndex = { lo, hi, o: Math.min(...lo) };
-  if (withUnits && u.size > 0) out.u = [...u];
-  return out;
+  if (each.length === 0) return undefined;
+  const out: NumberIndex = { lo: each.map((e) => e.lo), hi: each.map((e) => e.hi), o: Math.min(...each.map((e) => e.lo)) };
+  const all = new Set(each.flatMap((e) => e.u ?? []));
+  if (all.size > 0) out.u = [...all];
+  return withPositions(out, each);
 }
+
+const unitsOf = (u: Set<string>, withUnits: boolean): { u?: string[] } => (withUnits && u.size > 0 ? { u: [...u] } : {});

@@ -66,6 +66,8 @@ function compositeIndex(param: SearchParam, values: TypedValue[], opts: IndexOpt
       const idx = indexValues(c.param, parts[i], opts) as (ParamIndex & { o?: unknown }) | undefined;
       if (!idx) return;
       delete idx.o; // components are never sort keys
+      // nor queried by position (each repetition of the composite is its own tuple already)
+      for (const key of Object.keys(idx)) if (/^v\d+$/.test(key)) delete (idx as Record<string, unknown>)[key];
       tuple[String(i)] = idx;
     });
     if (Object.keys(tuple).length !== components.length) continue;

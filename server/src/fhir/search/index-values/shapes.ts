@@ -30,19 +30,40 @@ export interface ReferenceIndex {
   o?: string;
 }
 
+/**
+ * Ranges with several values also keep each value on its own, under its position (v0, v1, ... up
+ * to MAX_POSITIONS): a condition with two bounds (eq, ap) or a bound and a unit must hold for one
+ * value, and without $elemMatch on sub-documents (FerretDB 1.x) the parallel arrays lo/hi/u cannot
+ * say which bound belongs to which value. One value, or more than MAX_POSITIONS: no positions.
+ */
+export interface ValueAt<T> {
+  lo: T;
+  hi: T;
+  u?: string[];
+}
+export type Positions<T> = { [position: `v${number}`]: ValueAt<T> };
+export const MAX_POSITIONS = 10;
+
 /** date: one [lo, hi] range per value, as parallel arrays of Dates. */
-export interface DateIndex {
+export interface DateIndex extends Positions<Date> {
   lo: Date[];
   hi: Date[];
   o?: Date;
 }
 
 /** number and quantity: [lo, hi] per value; quantity units as "system|code", code and unit (u). */
-export interface NumberIndex {
+export interface NumberIndex extends Positions<number> {
   lo: number[];
   hi: number[];
   u?: string[];
   o?: number;
+}
+
+/** Adds the positions of 2..MAX_POSITIONS values to a range index. */
+export function withPositions<T, I extends Positions<T>>(index: I, values: Array<ValueAt<T>>): I {
+  const positions: Positions<T> = index;
+  if (values.length >= 2 && values.length <= MAX_POSITIONS) values.forEach((v, n) => (positions[`v${n}`] = v));
+  return index;
 }
 
 /** uri: exact values. */
