@@ -106,12 +106,12 @@ func (sch *hrSchema) index(key []byte, hint int) int {
 // hrUnmarshal decodes a stored document: {"$s": <schema>, <fields in schema order>}. The encoder
 // always writes "$s" first; other layouts are left to the original decoder.
 func hrUnmarshal(data []byte) (*types.Document, bool) {
-	i := hrWS(data, 0)
-	if i >= len(data) || data[i] != '{' {
+	i, done, ok := hrOpen(data, hrWS(data, 0), '{', '}')
+	if !ok || done {
 		return nil, false
 	}
 
-	key, i, ok := hrKey(data, hrWS(data, i+1))
+	key, i, ok := hrKey(data, i)
 	if !ok || string(key) != "$s" {
 		return nil, false
 	}
@@ -126,7 +126,12 @@ func hrUnmarshal(data []byte) (*types.Document, bool) {
 		return nil, false
 	}
 
-	doc, end, ok := hrFields(data, end, sch, true, true)
+	i, done, ok = hrNext(data, end, '}')
+	if !ok {
+		return nil, false
+	}
+
+	doc, end, ok := hrFields(data, i, done, sch, true)
 	if !ok || end != len(data) { // the original rejects even trailing whitespace
 		return nil, false
 	}
@@ -164,34 +169,14 @@ func hrKey(data []byte, i int) ([]byte, int, bool) {
 	return key, hrWS(data, j+1), true
 }
 
-// hrFields decodes the fields of an object from data[i] (just after its '{', or, with more, just
-// after a field already consumed) to its '}', and returns the document in schema key order and the
-// index after the '}'. top marks the stored document itself, whose "$s" field was consumed.
-func hrFields(data []byte, i int, sch *hrSchema, more, top bool) (*types.Document, int, bool) {
+// hrFields decodes the fields of an object, the first at data[i] (none when done: i is then
+// after the '}'), and returns the document in schema key order and the index after the '}'. top
+// marks the stored document itself, whose "$s" field was consumed.
+func hrFields(data []byte, i int, done bool, sch *hrSchema, top bool) (*types.Document, int, bool) {
 	var slots []any
 	n := 0
 
-	for {
-		i = hrWS(data, i)
-		if i >= len(data) {
-			return nil, 0, false
-		}
-
-		if data[i] == '}' {
-			i++
-			break
-		}
-
-		if more {
-			if data[i] != ',' {
-				return nil, 0, false
-			}
-
-			i = hrWS(data, i+1)
-		}
-
-		more = true
-
+	for !done {
 		key, j, ok := hrKey(data, i)
 		if !ok {
 			return nil, 0, false
@@ -217,7 +202,10 @@ func hrFields(data []byte, i int, sch *hrSchema, more, top bool) (*types.Documen
 
 		slots[idx] = v
 		n++
-		i = end
+
+		if i, done, ok = hrNext(data, end, '}'); !ok {
+			return nil, 0, false
+		}
 	}
 
 	if n == 0 {
@@ -254,7 +242,12 @@ func hrValueAt(data []byte, i int, el *hrElem) (any, int, bool) {
 			return nil, 0, false
 		}
 
-		return hrFields(data, i+1, el.schema, false, false)
+		first, done, ok := hrOpen(data, i, '{', '}')
+		if !ok {
+			return nil, 0, false
+		}
+
+		return hrFields(data, first, done, el.schema, false)
 
 	case '[':
 		if el == nil || el.t != "array" {
@@ -262,47 +255,28 @@ func hrValueAt(data []byte, i int, el *hrElem) (any, int, bool) {
 		}
 
 		arr := types.MakeArray(len(el.items))
-		i = hrWS(data, i+1)
 
-		if i < len(data) && data[i] == ']' {
-			if len(el.items) != 0 {
-				return nil, 0, false
-			}
-
-			return arr, i + 1, true
-		}
-
-		for n := 0; ; n++ {
+		i, done, ok := hrOpen(data, i, '[', ']')
+		for n := 0; ok && !done; n++ {
 			if n >= len(el.items) {
 				return nil, 0, false
 			}
 
-			v, end, ok := hrValueAt(data, i, el.items[n])
-			if !ok {
+			var v any
+			var end int
+			if v, end, ok = hrValueAt(data, i, el.items[n]); !ok {
 				return nil, 0, false
 			}
 
 			arr.Append(v)
-			i = hrWS(data, end)
-
-			if i >= len(data) {
-				return nil, 0, false
-			}
-
-			if data[i] == ']' {
-				if n+1 != len(el.items) {
-					return nil, 0, false
-				}
-
-				return arr, i + 1, true
-			}
-
-			if data[i] != ',' {
-				return nil, 0, false
-			}
-
-			i = hrWS(data, i+1)
+			i, done, ok = hrNext(data, end, ']')
 		}
+
+		if !ok || arr.Len() != len(el.items) {
+			return nil, 0, false
+		}
+
+		return arr, i, true
 	}
 
 	end, ok := hrSkip(data, i)
@@ -330,7 +304,8 @@ func hrScalar(raw []byte, el *hrElem) (any, bool) {
 
 	switch el.t {
 	case "string":
-		return hrString(raw)
+		str, ok := hrString(raw)
+		return str, ok
 
 	case "double":
 		if !hrIsNumber(raw) {
@@ -408,7 +383,7 @@ func hrScalar(raw []byte, el *hrElem) (any, bool) {
 			return nil, false
 		}
 
-		b, err := hex.DecodeString(s.(string))
+		b, err := hex.DecodeString(s)
 		if err != nil || len(b) != types.ObjectIDLen {
 			return nil, false
 		}
@@ -432,16 +407,16 @@ func hrScalar(raw []byte, el *hrElem) (any, bool) {
 			return nil, false
 		}
 
-		return types.Regex{Pattern: s.(string), Options: el.options}, true
+		return types.Regex{Pattern: s, Options: el.options}, true
 	}
 
 	return nil, false
 }
 
 // hrString decodes a JSON string literal; plain ones directly, escaped ones with encoding/json.
-func hrString(raw []byte) (any, bool) {
+func hrString(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return nil, false
+		return "", false
 	}
 
 	inner := raw[1 : len(raw)-1]
@@ -460,7 +435,7 @@ func hrString(raw []byte) (any, bool) {
 
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, false
+		return "", false
 	}
 
 	return s, true
@@ -530,7 +505,7 @@ func hrParseSchema(raw []byte) (*hrSchema, bool) {
 			return nil, false
 		}
 
-		key := s.(string)
+		key := s
 
 		for _, prev := range sch.keys[:n] {
 			if prev == key {
@@ -573,7 +548,7 @@ func hrParseElem(raw []byte) (*hrElem, bool) {
 				return nil, false
 			}
 
-			el.t = s.(string)
+			el.t = s
 			hasType = true
 
 		case "$s":
@@ -607,7 +582,7 @@ func hrParseElem(raw []byte) (*hrElem, bool) {
 				return nil, false
 			}
 
-			el.options = s.(string)
+			el.options = s
 			hasOptions = true
 
 		case "s":
@@ -651,20 +626,12 @@ func hrParseElem(raw []byte) (*hrElem, bool) {
 // hrObject splits the object starting at data[i] into its fields (used for schemas); it gives up
 // on escaped or duplicate keys. It returns the index after the closing brace.
 func hrObject(data []byte, i int) ([]hrField, int, bool) {
-	if i >= len(data) || data[i] != '{' {
-		return nil, 0, false
-	}
-
-	i = hrWS(data, i+1)
 	fields := make([]hrField, 0, 8)
 
-	if i < len(data) && data[i] == '}' {
-		return fields, i + 1, true
-	}
-
-	for {
-		key, j, ok := hrKey(data, i)
-		if !ok {
+	i, done, ok := hrOpen(data, i, '{', '}')
+	for ok && !done {
+		var key []byte
+		if key, i, ok = hrKey(data, i); !ok {
 			return nil, 0, false
 		}
 
@@ -674,67 +641,72 @@ func hrObject(data []byte, i int) ([]hrField, int, bool) {
 			}
 		}
 
-		i = j
-
-		end, ok := hrSkip(data, i)
-		if !ok {
+		var end int
+		if end, ok = hrSkip(data, i); !ok {
 			return nil, 0, false
 		}
 
 		fields = append(fields, hrField{key: key, val: data[i:end]})
-		i = hrWS(data, end)
-
-		if i >= len(data) {
-			return nil, 0, false
-		}
-
-		if data[i] == '}' {
-			return fields, i + 1, true
-		}
-
-		if data[i] != ',' {
-			return nil, 0, false
-		}
-
-		i = hrWS(data, i+1)
+		i, done, ok = hrNext(data, end, '}')
 	}
+
+	if !ok {
+		return nil, 0, false
+	}
+
+	return fields, i, true
 }
 
 // hrArray splits the array starting at data[i] into its values.
 func hrArray(data []byte, i int) ([][]byte, int, bool) {
-	if i >= len(data) || data[i] != '[' {
-		return nil, 0, false
-	}
-
-	i = hrWS(data, i+1)
 	vals := make([][]byte, 0, 4)
 
-	if i < len(data) && data[i] == ']' {
-		return vals, i + 1, true
-	}
-
-	for {
-		end, ok := hrSkip(data, i)
-		if !ok {
+	i, done, ok := hrOpen(data, i, '[', ']')
+	for ok && !done {
+		var end int
+		if end, ok = hrSkip(data, i); !ok {
 			return nil, 0, false
 		}
 
 		vals = append(vals, data[i:end])
-		i = hrWS(data, end)
+		i, done, ok = hrNext(data, end, ']')
+	}
 
-		if i >= len(data) {
-			return nil, 0, false
-		}
+	if !ok {
+		return nil, 0, false
+	}
 
-		if data[i] == ']' {
-			return vals, i + 1, true
-		}
+	return vals, i, true
+}
 
-		if data[i] != ',' {
-			return nil, 0, false
-		}
+// hrOpen starts a list (object or array) whose opener is at data[i]: it returns the index of the
+// first item, or done (with the index after the closer) when the list is empty.
+func hrOpen(data []byte, i int, opener, closer byte) (next int, done, ok bool) {
+	if i >= len(data) || data[i] != opener {
+		return 0, false, false
+	}
 
-		i = hrWS(data, i+1)
+	i = hrWS(data, i+1)
+	if i < len(data) && data[i] == closer {
+		return i + 1, true, true
+	}
+
+	return i, false, true
+}
+
+// hrNext moves on from a list item that ends at data[end]: to the next item after a comma, or,
+// done, past the list's closer.
+func hrNext(data []byte, end int, closer byte) (next int, done, ok bool) {
+	i := hrWS(data, end)
+	switch {
+	case i >= len(data):
+		return 0, false, false
+	case data[i] == closer:
+		return i + 1, true, true
+	case data[i] == ',':
+		return hrWS(data, i+1), false, true
+	default:
+		return 0, false, false
 	}
 }
 
