@@ -130,35 +130,32 @@ let dbPid: number | undefined;
  * generator costs as little CPU as it can on this shared machine.
  */
 async function measureHttp(base: string, path: () => string, serverPid: number | undefined, seconds = SECONDS): Promise<Figures> {
-  const benchBefore = process.cpuUsage();
-  const serverBefore = processCpuMs(serverPid);
-  const dbBefore = processCpuMs(dbPid);
+  const cpu = cpuMeter(serverPid);
   const run = await runLoad({ url: base, seconds, connections: CONCURRENCY, next: () => ({ method: 'GET', path: path() }) });
-  const benchCpu = process.cpuUsage(benchBefore);
   const f = summarize([run]);
   if (f.failures > 0) throw new Error(`${base}: ${f.failureDetail}`);
-  const per = (before?: number, after?: number) => (before === undefined || after === undefined ? undefined : (after - before) / f.total);
-  return {
-    p50: f.p50,
-    p99: f.p99,
-    rps: f.requestsPerSecond,
-    n: f.total,
-    cpu: {
-      bench: (benchCpu.user + benchCpu.system) / 1000 / f.total,
-      server: per(serverBefore, processCpuMs(serverPid)),
-      db: per(dbBefore, processCpuMs(dbPid)),
-    },
+  return { p50: f.p50, p99: f.p99, rps: f.requestsPerSecond, n: f.total, cpu: cpu(f.total) };
+}
+
+/** Starts counting the CPU time of this process, the HTTP server (if any) and the database; the returned function gives it per request. */
+function cpuMeter(serverPid?: number): (requests: number) => Figures['cpu'] {
+  const bench = process.cpuUsage();
+  const server = processCpuMs(serverPid);
+  const db = processCpuMs(dbPid);
+  const per = (before: number | undefined, after: number | undefined, n: number) =>
+    before === undefined || after === undefined ? undefined : (after - before) / n;
+  return (n) => {
+    const used = process.cpuUsage(bench);
+    return { bench: (used.user + used.system) / 1000 / n, server: per(server, processCpuMs(serverPid), n), db: per(db, processCpuMs(dbPid), n) };
   };
 }
 
 /** Runs `run` from CONCURRENCY clients for SECONDS (the in-process queries). */
-async function measure(run: () => Promise<number>, serverPid?: number, seconds = SECONDS): Promise<Figures> {
+async function measure(run: () => Promise<number>, seconds = SECONDS): Promise<Figures> {
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
   const started = performance.now();
-  const benchBefore = process.cpuUsage();
-  const serverBefore = processCpuMs(serverPid);
-  const dbBefore = processCpuMs(dbPid);
+  const meter = cpuMeter();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < end) {
@@ -169,14 +166,7 @@ async function measure(run: () => Promise<number>, serverPid?: number, seconds =
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  const benchCpu = process.cpuUsage(benchBefore);
-  const per = (before?: number, after?: number) =>
-    before === undefined || after === undefined ? undefined : (after - before) / latencies.length;
-  const cpu = {
-    bench: (benchCpu.user + benchCpu.system) / 1000 / latencies.length,
-    server: per(serverBefore, processCpuMs(serverPid)),
-    db: per(dbBefore, processCpuMs(dbPid)),
-  };
+  const cpu = meter(latencies.length);
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
   return { p50: q(0.5), p99: q(0.99), rps: latencies.length / elapsed, n: latencies.length, cpu };
@@ -270,7 +260,7 @@ async function main() {
     const rawHttpPath = (k: number) => () => `/${k}/${pick()}`;
     for (const k of chosen) {
       await measureHttp(baseUrl, enginePath(k), undefined, WARMUP_SECONDS);
-      await measure(() => raw(k, pick()), undefined, WARMUP_SECONDS);
+      await measure(() => raw(k, pick()), WARMUP_SECONDS);
       await measureHttp(baseline.url, rawHttpPath(k), undefined, WARMUP_SECONDS);
     }
     for (const k of chosen) {

@@ -36,19 +36,17 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await ensureAllSearchIndexes(database.db);
     // Identifier lookup keys where the database has no multikey index (FerretDB): complete before
     // the first request, then kept by every write (see key-hints.ts).
-    let keyHints: KeyHints | undefined;
-    if (await wantsKeyHints(database.db, config.searchKeyHints)) {
-      keyHints = new KeyHints(database.db);
+    const keyHints = (await wantsKeyHints(database.db, config.searchKeyHints)) ? new KeyHints(database.db) : undefined;
+    if (keyHints) {
       const built = await keyHints.build();
       if (built > 0) log.info({ resources: built }, 'built identifier lookup keys');
     } else {
       await forgetKeyHints(database.db);
     }
-    const hints = keyHints;
     const repo = new ResourceRepository(
       database.db,
       createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }),
-      hints ? (type, doc) => hints.record(type, doc._id, doc.sp) : undefined,
+      keyHints && ((type, doc) => keyHints.record(type, doc._id, doc.sp)),
     );
     const journal = new TransactionJournal(repo, log, config.transactionLeaseMs);
     // Transactions left half-done by a crash are undone before the first request is served.

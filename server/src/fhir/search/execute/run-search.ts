@@ -33,13 +33,14 @@ export interface SearchResult {
 
 /** The compiled filter of one type: criteria, compartment and access, ready for paging. */
 export async function compileFilter(type: string, req: SearchRequest, env: SearchEnvironment): Promise<Document> {
+  const hints = env.keyHints;
   const cenv: CompileEnvironment = {
     registry: env.registry,
     baseUrl: env.baseUrl,
     restrict: env.restrict,
     find: (t, filter, projection, limit) =>
       env.db.collection(t).find(filter, { projection }).limit(limit).toArray(),
-    keyCandidates: env.keyHints && ((keys, max) => (env.keyHints as KeyHints).candidates(keys, max)),
+    keyCandidates: hints && ((keys, max) => hints.candidates(keys, max)),
   };
   const conds = await compileCriteria(type, req.criteria, cenv);
   const compartment = req.compartment ? compartmentCondition(type, req.compartment.id) : undefined;
