@@ -1,6 +1,7 @@
 // Builds the Express application: security headers, request ids, request logs, health, FHIR.
 // No listening here (main.ts does that), so tests and benchmarks can build the same app.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { ServerConfig } from './config.ts';
@@ -87,4 +88,37 @@ export function createApp(deps: AppDependencies): Express {
     res.status(404).json({ error: 'not found', fhir: `${config.baseUrl}/fhir` });
   });
   return app;
+}
+
+/**
+ * The HTTP server for an Express app, creating each request and response with the app's own
+ * prototypes (app.request, app.response) from the start. Express gives every incoming request and
+ * response its prototypes with Object.setPrototypeOf; done to objects Node has already built and
+ * is about to use, that changes their hidden class in the middle of Node's HTTP code, and cost a
+ * fifth of the server's CPU on a small search (0.49 → 0.38 ms per request, search benchmark).
+ * Built with the right prototype, Express's setPrototypeOf finds nothing to change. Behaviour is
+ * unchanged: the objects are the same IncomingMessage/ServerResponse, with the same prototype
+ * chain Express would give them.
+ */
+export function createHttpServer(app: Express): http.Server {
+  const options: http.ServerOptions = {};
+  // Node's IncomingMessage and ServerResponse are plain constructor functions, so a function with
+  // Express's prototype can run them on its own object. (Reflect.construct would also handle a
+  // class, but measured three times slower than plain Express here; if a Node release turns them
+  // into classes, the server simply gets Node's own objects, as without this.)
+  const initialisable = (base: unknown) => typeof base === 'function' && !/^class\b/.test(Function.prototype.toString.call(base));
+  if (initialisable(http.IncomingMessage) && initialisable(http.ServerResponse)) {
+    const init = (base: unknown) => base as { call(self: object, ...args: unknown[]): void };
+    function AppRequest(this: object, ...args: unknown[]): void {
+      init(http.IncomingMessage).call(this, ...args);
+    }
+    AppRequest.prototype = app.request;
+    function AppResponse(this: object, ...args: unknown[]): void {
+      init(http.ServerResponse).call(this, ...args);
+    }
+    AppResponse.prototype = app.response;
+    options.IncomingMessage = AppRequest as unknown as typeof http.IncomingMessage;
+    options.ServerResponse = AppResponse as unknown as typeof http.ServerResponse;
+  }
+  return http.createServer(options, app);
 }

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
-import { createApp } from './app.ts';
+import { createApp, createHttpServer } from './app.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
 import { ensureCoreIndexes } from './fhir/repo/indexes.ts';
 import { ResourceRepository } from './fhir/repo/resource-repository.ts';
@@ -70,7 +70,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
     const app = createApp({ config, log, fhir: createFhirRouter(services), isDatabaseHealthy: database.isHealthy });
-    const server = http.createServer(app);
+    const server = createHttpServer(app);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
