@@ -51,15 +51,13 @@ export function createApp(deps: AppDependencies): Express {
   app.set('query parser', 'simple');
   const securityHeaders = staticHeaders(helmet());
 
-  // One middleware for what every response gets (each layer costs every request a pass through
-  // Express's router): helmet's security headers, and a request id (the caller's X-Request-Id
-  // when it is sane, else a new one) with the request's log line.
+  // One middleware for what every request gets (each layer costs every request a pass through
+  // Express's router): a request id (the caller's X-Request-Id when it is sane, else a new one)
+  // and the request's log line.
   app.use((req, res, next) => {
-    for (const [name, value] of securityHeaders) res.setHeader(name, value);
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.locals.requestId = id;
-    res.setHeader('X-Request-Id', id);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       // Method, path without query (query values can carry PHI), status and timing only.
@@ -77,7 +75,17 @@ export function createApp(deps: AppDependencies): Express {
     next();
   });
 
-  app.use('/fhir', createFhirHttpHandler({ interaction: deps.fhir, maxBodyBytes: config.maxBodyBytes, log }));
+  // The FHIR endpoint writes helmet's headers and the request id itself, with its own headers in
+  // one step (see fhir-http-handler.ts); it answers every request under /fhir.
+  const commonHeaders = [...securityHeaders].flat();
+  app.use('/fhir', createFhirHttpHandler({ interaction: deps.fhir, maxBodyBytes: config.maxBodyBytes, log, commonHeaders }));
+
+  // Everything else gets them here.
+  app.use((_req, res, next) => {
+    for (const [name, value] of securityHeaders) res.setHeader(name, value);
+    res.setHeader('X-Request-Id', String(res.locals.requestId));
+    next();
+  });
 
   app.get('/healthz', async (_req, res) => {
     const ok = await deps.isDatabaseHealthy();

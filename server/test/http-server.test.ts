@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import express from 'express';
 import { createHttpServer } from '../src/app.ts';
-import { spawnServerProcess, testDatabaseUri } from './support/test-server.ts';
+import helmet from 'helmet';
+import { spawnServerProcess, testDatabaseUri, testServer } from './support/test-server.ts';
 
 function listen(server: http.Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
@@ -59,6 +60,59 @@ describe('HTTP server for the Express app', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+/** Status and raw header lines (names lower-cased) of one request, duplicates kept. */
+function rawRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return new Promise<{ status: number; headers: Array<[string, string]> }>((resolve, reject) => {
+    const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      const headers: Array<[string, string]> = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers }));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+describe('response headers', () => {
+  it('every kind of response, FHIR or not, carries helmet\'s headers once and a request id', async () => {
+    const { baseUrl, fhirUrl } = await testServer();
+    // What helmet() itself sets, recorded from a bare response.
+    const expected = new Map<string, string>();
+    helmet()({ headers: {}, method: 'GET', url: '/' } as never, { setHeader: (n: string, v: unknown) => expected.set(n.toLowerCase(), String(v)), removeHeader: () => undefined, getHeader: () => undefined } as never, () => undefined);
+    expect(expected.size).to.be.greaterThan(8);
+
+    const json = { 'content-type': 'application/fhir+json' };
+    const created = await rawRequest(`${fhirUrl}/Patient`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Patient', active: true }) });
+    const location = created.headers.find(([n]) => n === 'location')?.[1] ?? '';
+    const id = location.split('/Patient/')[1].split('/')[0];
+    const etag = created.headers.find(([n]) => n === 'etag')?.[1] ?? '';
+    const cases: Array<[string, Promise<{ status: number; headers: Array<[string, string]> }>, number]> = [
+      ['create', Promise.resolve(created), 201],
+      ['read', rawRequest(`${fhirUrl}/Patient/${id}`), 200],
+      ['HEAD', rawRequest(`${fhirUrl}/Patient/${id}`, { method: 'HEAD' }), 200],
+      ['not modified', rawRequest(`${fhirUrl}/Patient/${id}`, { headers: { 'if-none-match': etag } }), 304],
+      ['search', rawRequest(`${fhirUrl}/Patient?_id=${id}`), 200],
+      ['FHIR error', rawRequest(`${fhirUrl}/Patient/nope`), 404],
+      ['body too large', rawRequest(`${fhirUrl}/Patient`, { method: 'POST', headers: json, body: 'x'.repeat(17 * 1024 * 1024) }), 413],
+      ['health', rawRequest(`${baseUrl}/healthz`), 200],
+      ['not FHIR', rawRequest(`${baseUrl}/nothing-here`), 404],
+    ];
+    for (const [name, pending, status] of cases) {
+      const res = await pending;
+      expect(res.status, name).to.equal(status);
+      const names = res.headers.map(([n]) => n);
+      expect(names.filter((n, i) => names.indexOf(n) !== i), `${name}: repeated headers`).to.deep.equal([]);
+      for (const [n, v] of expected) expect(res.headers.find(([h]) => h === n)?.[1], `${name}: ${n}`).to.equal(v);
+      expect(res.headers.find(([h]) => h === 'x-request-id')?.[1], name).to.match(/^[0-9a-f-]{36}$/);
+    }
+    const deleted = await rawRequest(`${fhirUrl}/Patient/${id}`, { method: 'DELETE', headers: { 'x-request-id': 'del-1' } });
+    expect(deleted.status).to.be.oneOf([200, 204]);
+    expect(deleted.headers.find(([h]) => h === 'x-request-id')?.[1]).to.equal('del-1');
+    expect(deleted.headers.find(([h]) => h === 'x-content-type-options')?.[1]).to.equal('nosniff');
   });
 });
 

@@ -8,8 +8,16 @@ import type { SearchParam, SearchParamRegistry } from '../registry.ts';
 
 const repeating = (r4model as unknown as { path2Repeating: Record<string, boolean> }).path2Repeating;
 
+const singleValuedCache = new WeakMap<SearchParam, boolean>();
+
 /** True when the parameter's expression is one path that can hold at most one value. */
 function singleValued(param: SearchParam): boolean {
+  let known = singleValuedCache.get(param);
+  if (known === undefined) singleValuedCache.set(param, (known = isSingleValued(param)));
+  return known;
+}
+
+function isSingleValued(param: SearchParam): boolean {
   const path = param.expression?.replace(/\.where\(reference\.matches\('[^']*'\)\)$/, '');
   if (!path || !/^[A-Za-z]+(\.[A-Za-z]+)+$/.test(path)) return false;
   const segs = path.split('.');
