@@ -8,16 +8,8 @@ import type { SearchParam, SearchParamRegistry } from '../registry.ts';
 
 const repeating = (r4model as unknown as { path2Repeating: Record<string, boolean> }).path2Repeating;
 
-const singleValuedCache = new WeakMap<SearchParam, boolean>();
-
 /** True when the parameter's expression is one path that can hold at most one value. */
 function singleValued(param: SearchParam): boolean {
-  let known = singleValuedCache.get(param);
-  if (known === undefined) singleValuedCache.set(param, (known = isSingleValued(param)));
-  return known;
-}
-
-function isSingleValued(param: SearchParam): boolean {
   const path = param.expression?.replace(/\.where\(reference\.matches\('[^']*'\)\)$/, '');
   if (!path || !/^[A-Za-z]+(\.[A-Za-z]+)+$/.test(path)) return false;
   const segs = path.split('.');
@@ -38,12 +30,31 @@ export function partitionCondition(
   registry: SearchParamRegistry,
 ): Document | undefined {
   if (patientIds.length === 0) return undefined;
-  const param = compartmentEquivalent(type, searchParam, registry);
-  const compartmentParams = patientCompartmentParams(type);
-  if (type === 'Patient' || !compartmentParams.includes(param.code)) return undefined;
+  const kind = partitionKind(type, searchParam, registry);
+  if (kind === 'none') return undefined;
   const value = patientIds.length === 1 ? patientIds[0] : { $in: patientIds };
-  if (compartmentParams[0] === param.code && singleValued(param)) return { patient: value };
+  if (kind === 'patient') return { patient: value };
   return { $or: [{ patient: value }, { patients: value }] };
+}
+
+type PartitionKind = 'patient' | 'membership' | 'none';
+
+/** Worked out once per type and parameter (it depends on nothing else), then remembered. */
+const partitionKinds = new WeakMap<SearchParam, Map<string, PartitionKind>>();
+
+function partitionKind(type: string, searchParam: SearchParam, registry: SearchParamRegistry): PartitionKind {
+  let byType = partitionKinds.get(searchParam);
+  if (!byType) partitionKinds.set(searchParam, (byType = new Map()));
+  let kind = byType.get(type);
+  if (kind === undefined) {
+    const param = compartmentEquivalent(type, searchParam, registry);
+    const compartmentParams = patientCompartmentParams(type);
+    if (type === 'Patient' || !compartmentParams.includes(param.code)) kind = 'none';
+    else if (compartmentParams[0] === param.code && singleValued(param)) kind = 'patient';
+    else kind = 'membership';
+    byType.set(type, kind);
+  }
+  return kind;
 }
 
 /** The condition for "in Patient X's compartment" (compartment search). */
