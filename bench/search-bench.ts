@@ -268,7 +268,7 @@ async function main() {
       const r = await measure(() => raw(k, pick()));
       const h = await measureHttp(baseline.url, rawHttpPath(k), baseline.child.pid);
       console.log(
-        `| \`${scenarios[k].name}\` | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rps.toFixed(1)} | ${(e.rps / r.rps).toFixed(2)} ` +
+        `| \`${scenarios[k].name.replaceAll('|', '\\|')}\` | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rps.toFixed(1)} | ${(e.rps / r.rps).toFixed(2)} ` +
           `| ${h.p99.toFixed(1)} | ${h.rps.toFixed(1)} | ${(e.rps / h.rps).toFixed(2)} | ${cpu(e)} | ${cpu(r)} | ${cpu(h)} |`,
       );
     }
