@@ -52,11 +52,30 @@ const compilerFor = (type: string): ValueCompiler => {
 };
 compilers.composite = compositeCompiler(compilerFor);
 
+/**
+ * AND of conditions: one document where no two conditions name the same field (MongoDB ANDs its
+ * fields), the rest under $and. The same query as {$and: [...]}, but without an array for the
+ * database to convert and walk (FerretDB: ~3 % of a small search's database time).
+ */
 export function and(conds: Array<Document | undefined>): Document {
-  const list = conds.filter((c): c is Document => c !== undefined && Object.keys(c).length > 0);
+  const list: Document[] = [];
+  const add = (c: Document | undefined) => {
+    if (c === undefined) return;
+    const keys = Object.keys(c);
+    if (keys.length === 1 && keys[0] === '$and' && Array.isArray(c.$and)) for (const sub of c.$and as Document[]) add(sub);
+    else if (keys.length > 0) list.push(c);
+  };
+  for (const c of conds) add(c);
   if (list.length === 0) return {};
   if (list.length === 1) return list[0];
-  return { $and: list };
+  const merged: Document = {};
+  const rest: Document[] = [];
+  for (const c of list) {
+    if (Object.keys(c).some((k) => Object.hasOwn(merged, k) || k === '$and')) rest.push(c);
+    else Object.assign(merged, c);
+  }
+  if (rest.length > 0) merged.$and = rest;
+  return merged;
 }
 
 /** OR of alternatives; equalities on one field become a single $in (index-friendly). */
