@@ -112,8 +112,8 @@ export function createHttpServer(app: Express): http.Server {
   const options: http.ServerOptions = {};
   // Node's IncomingMessage and ServerResponse are plain constructor functions, so a function with
   // Express's prototype can run them on its own object. (Reflect.construct would also handle a
-  // class, but measured three times slower than plain Express here; if a Node release turns them
-  // into classes, the server simply gets Node's own objects, as without this.)
+  // class, but made requests slower than plain Express here: 0.59 against 0.49 ms of CPU. If a
+  // Node release turns them into classes, the server simply gets Node's own objects, as before.)
   const initialisable = (base: unknown) => typeof base === 'function' && !/^class\b/.test(Function.prototype.toString.call(base));
   if (initialisable(http.IncomingMessage) && initialisable(http.ServerResponse)) {
     const init = (base: unknown) => base as { call(self: object, ...args: unknown[]): void };
