@@ -15,6 +15,7 @@
 package sjson
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
@@ -320,40 +321,25 @@ func hrScalar(raw []byte, el *hrElem) (any, bool) {
 		return f, true
 
 	case "int":
-		if !hrIsInteger(raw) {
-			return nil, false
+		if n, ok := hrInt(raw, 32); ok {
+			return int32(n), true
 		}
 
-		n, err := strconv.ParseInt(string(raw), 10, 32)
-		if err != nil {
-			return nil, false
-		}
-
-		return int32(n), true
+		return nil, false
 
 	case "long":
-		if !hrIsInteger(raw) {
-			return nil, false
+		if n, ok := hrInt(raw, 64); ok {
+			return n, true
 		}
 
-		n, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-
-		return n, true
+		return nil, false
 
 	case "date":
-		if !hrIsInteger(raw) {
-			return nil, false
+		if n, ok := hrInt(raw, 64); ok {
+			return time.UnixMilli(n), true
 		}
 
-		n, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-
-		return time.UnixMilli(n), true
+		return nil, false
 
 	case "timestamp":
 		if !hrIsInteger(raw) || raw[0] == '-' {
@@ -779,26 +765,18 @@ func hrWS(data []byte, i int) int {
 
 // hrIsInteger reports whether raw is a JSON number without fraction or exponent.
 func hrIsInteger(raw []byte) bool {
-	i := 0
-	if i < len(raw) && raw[i] == '-' {
-		i++
+	return hrIsNumber(raw) && !bytes.ContainsAny(raw, ".eE")
+}
+
+// hrInt parses raw as a JSON integer that fits in bits.
+func hrInt(raw []byte, bits int) (int64, bool) {
+	if !hrIsInteger(raw) {
+		return 0, false
 	}
 
-	if i >= len(raw) {
-		return false
-	}
+	n, err := strconv.ParseInt(string(raw), 10, bits)
 
-	if raw[i] == '0' {
-		return i+1 == len(raw)
-	}
-
-	for ; i < len(raw); i++ {
-		if raw[i] < '0' || raw[i] > '9' {
-			return false
-		}
-	}
-
-	return true
+	return n, err == nil
 }
 
 // hrIsNumber reports whether raw is a JSON number (RFC 8259 grammar).
