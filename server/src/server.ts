@@ -1,6 +1,5 @@
 // Composition: database → repository, journal, validation, search → router → app → listening
 // HTTP server. main.ts runs it from the command line; tests and benchmarks start it in-process.
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';

@@ -23,7 +23,6 @@ export interface SearchDependencies {
    * Access rules as a MongoDB condition per type for this caller, ANDed into every query before
    * paging (matches, _include/_revinclude, chain and _has sub-queries). Undefined: no restriction.
    */
-  /** Access rules for one type, as a condition the search ANDs into every query. */
   restrict?: (type: string, ctx: AccessContext) => ReturnType<SearchEnvironment['restrict']>;
   keyHints?: SearchEnvironment['keyHints'];
 }

@@ -33,9 +33,11 @@ export function partitionCondition(
   const kind = partitionKind(type, searchParam, registry);
   if (kind === 'none') return undefined;
   const value = patientIds.length === 1 ? patientIds[0] : { $in: patientIds };
-  if (kind === 'patient') return { patient: value };
-  return { $or: [{ patient: value }, { patients: value }] };
+  return kind === 'patient' ? { patient: value } : membership(value);
 }
+
+/** In these patients' compartments: the partition key, or the array of a resource in several. */
+const membership = (value: string | Document): Document => ({ $or: [{ patient: value }, { patients: value }] });
 
 type PartitionKind = 'patient' | 'membership' | 'none';
 
@@ -59,8 +61,7 @@ function partitionKind(type: string, searchParam: SearchParam, registry: SearchP
 
 /** The condition for "in Patient X's compartment" (compartment search). */
 export function compartmentCondition(type: string, patientId: string): Document {
-  if (type === 'Patient') return { _id: patientId };
-  return { $or: [{ patient: patientId }, { patients: patientId }] };
+  return type === 'Patient' ? { _id: patientId } : membership(patientId);
 }
 
 /**
