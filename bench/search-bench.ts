@@ -23,10 +23,12 @@ import type { CurrentDocument } from '../server/src/fhir/repo/stored-document.ts
 import { KEY_HINTS_COLLECTION, KeyHints, wantsKeyHints, type KeyDocument } from '../server/src/fhir/search/key-hints.ts';
 import { searchScenarios } from './support/search-scenarios.ts';
 
-const arg = (name: string, fallback: number) => {
+/** The value after --name on the command line, if given. */
+const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 ? process.argv[i + 1] : undefined;
 };
+const arg = (name: string, fallback: number) => Number(option(name) ?? fallback);
 const PATIENTS = arg('patients', 10000);
 const SECONDS = arg('seconds', 5);
 /** Seconds each search runs (on every target) before anything is measured, so that no figure is of a cold JIT. */
@@ -35,14 +37,11 @@ const CONCURRENCY = arg('concurrency', 10);
 const REUSE = process.argv.includes('--reuse');
 // --data-dir DIR keeps the local database's files in DIR (instead of a temp dir removed at the end),
 // so that --reuse can measure again without reloading.
-const DATA_DIR_ARG = process.argv.indexOf('--data-dir');
-const KEEP_DIR = DATA_DIR_ARG >= 0 ? path.resolve(process.argv[DATA_DIR_ARG + 1]) : undefined;
+const KEEP_DIR = option('data-dir') && path.resolve(option('data-dir')!);
 // --only <text> measures only the searches whose name contains the text.
-const ONLY_ARG = process.argv.indexOf('--only');
-const ONLY = ONLY_ARG >= 0 ? process.argv[ONLY_ARG + 1] : undefined;
+const ONLY = option('only');
 // --cpu-prof <dir> runs the server with node --cpu-prof, writing its profile to dir at the end.
-const PROF_ARG = process.argv.indexOf('--cpu-prof');
-const PROF_DIR = PROF_ARG >= 0 ? path.resolve(process.argv[PROF_ARG + 1]) : undefined;
+const PROF_DIR = option('cpu-prof') && path.resolve(option('cpu-prof')!);
 
 const LAB = ['2345-7', '718-7', '2160-0', '2093-3', '4548-4'];
 const VITAL = ['8867-4', '8480-6', '29463-7'];
