@@ -17,6 +17,7 @@
 // deleted: no delete could be ordered safely against a concurrent write that re-adds the key, and
 // they are rare (an identifier changed, a resource deleted) and harmless.
 import type { Db, Document } from 'mongodb';
+import { findBounded } from '../../db/bounded-find.ts';
 import type { TokenIndex } from './index-values/shapes.ts';
 import { isResourceType, searchParamRegistry } from './registry.ts';
 
@@ -81,10 +82,11 @@ export class KeyHints {
 
   /** Ids of `type` resources that may have one of the keys; undefined when there are more than max. */
   async candidates(keys: string[], max: number): Promise<string[] | undefined> {
-    const docs = await this.keys
-      .find(keys.length === 1 ? { k: keys[0] } : { k: { $in: keys } }, { projection: { r: 1 } })
-      .limit(max + 1)
-      .toArray();
+    const docs = await findBounded<KeyDocument>(this.db, KEY_HINTS_COLLECTION, {
+      filter: keys.length === 1 ? { k: keys[0] } : { k: { $in: keys } },
+      projection: { r: 1 },
+      limit: max + 1,
+    });
     if (docs.length > max) return undefined;
     return [...new Set(docs.map((d) => d.r))];
   }

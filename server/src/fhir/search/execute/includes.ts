@@ -2,6 +2,7 @@
 // See: https://hl7.org/fhir/R4/search.html#include
 import type { Db, Document } from 'mongodb';
 import type { Resource } from 'fhir/r4';
+import { findBounded } from '../../../db/bounded-find.ts';
 import { badRequest } from '../../outcome.ts';
 import type { CurrentDocument } from '../../repo/stored-document.ts';
 import { and } from '../compile/compile-criteria.ts';
@@ -95,11 +96,11 @@ export async function resolveIncludes(
         return and([hint, { [`sp.${p.code}.r`]: { $in: targets } }]);
       });
       const filter = and([conds.length === 1 ? conds[0] : { $or: conds }, env.restrict(spec.sourceType)]);
-      const docs = (await env.db
-        .collection<CurrentDocument>(spec.sourceType)
-        .find(filter, { projection: { resource: 1, vid: 1, ts: 1 } })
-        .limit(MAX_REVINCLUDE)
-        .toArray()) as CurrentDocument[];
+      const docs = await findBounded<CurrentDocument>(env.db, spec.sourceType, {
+        filter,
+        projection: { resource: 1, vid: 1, ts: 1 },
+        limit: MAX_REVINCLUDE,
+      });
       for (const doc of docs) {
         const k = keyOf(spec.sourceType, doc._id);
         if (!seen.has(k)) {

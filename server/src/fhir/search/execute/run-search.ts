@@ -1,6 +1,7 @@
 // Executes a SearchRequest: compile per type, AND the access restriction in before paging,
 // keyset-page each collection, merge (system search), add includes and the total.
 import type { Db, Document } from 'mongodb';
+import { findBounded } from '../../../db/bounded-find.ts';
 import type { CurrentDocument } from '../../repo/stored-document.ts';
 import { and, compileCriteria, type CompileEnvironment } from '../compile/compile-criteria.ts';
 import { compartmentCondition } from '../compile/partition.ts';
@@ -38,8 +39,7 @@ export async function compileFilter(type: string, req: SearchRequest, env: Searc
     registry: env.registry,
     baseUrl: env.baseUrl,
     restrict: env.restrict,
-    find: (t, filter, projection, limit) =>
-      env.db.collection(t).find(filter, { projection }).limit(limit).toArray(),
+    find: (t, filter, projection, limit) => findBounded(env.db, t, { filter, projection, limit }),
     keyCandidates: hints && ((keys, max) => hints.candidates(keys, max)),
   };
   const conds = await compileCriteria(type, req.criteria, cenv);
@@ -95,12 +95,12 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   const fetched: TypedDoc[] = [];
   for (const [type, filter] of filters) {
     const keyset = cursor ? keysetCondition(fields, cursor, type, backwards) : undefined;
-    const docs = (await env.db
-      .collection<CurrentDocument>(type)
-      .find(and([filter, keyset]), { projection: projectionFor(fields) })
-      .sort(sort)
-      .limit(req.count + 1)
-      .toArray()) as CurrentDocument[];
+    const docs = await findBounded<CurrentDocument>(env.db, type, {
+      filter: and([filter, keyset]),
+      sort,
+      projection: projectionFor(fields),
+      limit: req.count + 1,
+    });
     for (const doc of docs) fetched.push({ type, doc });
   }
   const cmp = comparator(fields);

@@ -1,0 +1,74 @@
+// Bounded reads (search pages, id lists, capped sub-queries) go to the database as one find
+// command; what the driver's cursor would have done must still happen: sort, projection, limit,
+// and a first reply cut short (MongoDB caps a reply at 16 MiB) followed to the end.
+import { expect } from 'chai';
+import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
+import { findBounded } from '../src/db/bounded-find.ts';
+import { testDatabaseUri } from './support/test-server.ts';
+
+describe('database: bounded finds as one command', () => {
+  let client: MongoClient;
+  let db: Db;
+  const commands: CommandStartedEvent[] = [];
+
+  before(async () => {
+    client = new MongoClient(await testDatabaseUri(), { monitorCommands: true });
+    await client.connect();
+    client.on('commandStarted', (e) => commands.push(e));
+    db = client.db(`bounded_${Date.now().toString(36)}`);
+    await db.collection('Thing').insertMany(
+      Array.from({ length: 30 }, (_, i) => ({ _id: `t${String(i).padStart(2, '0')}`, n: i % 3, label: `thing ${i}`, extra: 'x' })) as never[],
+    );
+  });
+  after(async () => {
+    await db?.dropDatabase().catch(() => undefined);
+    await client?.close();
+  });
+  beforeEach(() => {
+    commands.length = 0;
+  });
+
+  it('returns the matching documents in sort order, projected and limited, in one round trip', async () => {
+    const docs = await findBounded(db, 'Thing', { filter: { n: 1 }, sort: { _id: -1 }, projection: { label: 1 }, limit: 4 });
+    expect(docs).to.deep.equal([
+      { _id: 't28', label: 'thing 28' },
+      { _id: 't25', label: 'thing 25' },
+      { _id: 't22', label: 'thing 22' },
+      { _id: 't19', label: 'thing 19' },
+    ]);
+    expect(commands[0].commandName).to.equal('find');
+    expect(commands[0].command).to.include({ limit: 4, batchSize: 4 });
+    // No second query (at most the closing of a cursor the database left open at the limit).
+    expect(commands.slice(1).map((c) => c.commandName)).to.satisfy((rest: string[]) => rest.every((n) => n === 'killCursors'));
+  });
+
+  it('returns fewer documents than the limit when fewer match, and none when none do', async () => {
+    expect((await findBounded(db, 'Thing', { filter: { n: 2 }, limit: 100 })).map((d) => d._id)).to.have.length(10);
+    expect(await findBounded(db, 'Thing', { filter: { n: 7 }, limit: 5 })).to.deep.equal([]);
+    expect(await findBounded(db, 'Missing', { filter: {}, limit: 5 })).to.deep.equal([]);
+    expect(commands.map((c) => c.commandName)).to.deep.equal(['find', 'find', 'find']);
+  });
+
+  it('follows a first reply cut short to the end, and closes the cursor it leaves', async () => {
+    // A first batch smaller than the limit stands for a reply the database cut at its size limit.
+    const docs = await findBounded(db, 'Thing', { filter: { n: 0 }, sort: { _id: 1 }, projection: { _id: 1 }, limit: 8, batchSize: 3 });
+    expect(docs.map((d) => d._id)).to.deep.equal(['t00', 't03', 't06', 't09', 't12', 't15', 't18', 't21']);
+    const names = commands.map((c) => c.commandName);
+    expect(names.slice(0, 3)).to.deep.equal(['find', 'killCursors', 'find']);
+  });
+
+  it('treats operator-looking values in the filter as the values they are', async () => {
+    await db.collection('Thing').insertOne({ _id: 'odd', n: '{"$gt":""}', label: '$where' } as never);
+    expect((await findBounded(db, 'Thing', { filter: { n: '{"$gt":""}' }, limit: 5 })).map((d) => d._id)).to.deep.equal(['odd']);
+    expect((await findBounded(db, 'Thing', { filter: { label: '$where' }, limit: 5 })).map((d) => d._id)).to.deep.equal(['odd']);
+  });
+
+  it('refuses a query without a positive limit', async () => {
+    for (const limit of [0, -1, Number.NaN]) {
+      let failed = false;
+      await findBounded(db, 'Thing', { filter: {}, limit }).catch(() => (failed = true));
+      expect(failed, `limit ${limit}`).to.equal(true);
+    }
+    expect(commands).to.have.length(0);
+  });
+});
