@@ -13,29 +13,12 @@
 // See: https://hl7.org/fhir/R4/search.html#date and #prefix
 // The generator is seeded, so a failure repeats; its message shows the query and the values.
 import { expect } from 'chai';
-import type { Bundle, BundleEntry, Goal, Observation, Period } from 'fhir/r4';
+import type { Goal, Observation, Period } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
-import { fhirFetch } from './support/http.ts';
+import { disagreements, generator, loadFixtures, PREFIXES, type Prefix, type PropertyFixture, type Random } from './support/search-properties.ts';
 
 const SEED = 20261121;
 const RUN = `dates${Date.now().toString(36)}`;
-const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
-type Prefix = (typeof PREFIXES)[number];
-
-/** mulberry32: a small seeded generator, so runs repeat. */
-function generator(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] };
-}
-type Random = ReturnType<typeof generator>;
-
 interface Range {
   lo: number;
   hi: number;
@@ -138,13 +121,11 @@ function matches(prefix: Prefix, v: Range, s: Range): boolean {
   }
 }
 
-interface Fixture {
-  key: string;
+interface Fixture extends PropertyFixture {
   type: 'Observation' | 'Goal';
   values: Range[];
   /** The dates written in the resource, for search values that share their bounds. */
   dates: DateValue[];
-  written: string;
   resource: Observation | Goal;
 }
 
@@ -198,60 +179,39 @@ describe('FHIR search: date prefixes agree with the FHIR range rules on random d
   let fhirUrl: string;
   const rnd = generator(SEED);
   const data = fixtures(rnd);
-  const idToKey = new Map<string, string>();
+  const TAG = `urn:search-test|${RUN}`;
+  let keyOf: (id: string) => string;
 
   before(async () => {
     ({ fhirUrl } = await testServer());
-    const entry: BundleEntry[] = data.map((f) => ({ resource: f.resource, request: { method: 'POST', url: f.type } }));
-    const res = await fhirFetch<Bundle>(fhirUrl, { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry } });
-    expect(res.status, res.text.slice(0, 500)).to.equal(200);
-    res.body.entry?.forEach((e, i) => {
-      const id = /(?:^|\/)(?:Observation|Goal)\/([^/]+)\/_history\//.exec(e.response?.location ?? '')?.[1];
-      expect(id, e.response?.location).to.be.a('string');
-      idToKey.set(id as string, data[i].key);
-    });
+    keyOf = await loadFixtures(fhirUrl, data);
   });
-
-  async function hits(type: string, param: string, value: string): Promise<string[]> {
-    const res = await fhirFetch<Bundle>(`${fhirUrl}/${type}?${param}=${encodeURIComponent(value)}&_tag=urn:search-test|${RUN}&_count=100&_elements=id`);
-    expect(res.status, `${type}?${param}=${value}: ${res.text.slice(0, 300)}`).to.equal(200);
-    return (res.body.entry ?? []).map((e) => idToKey.get(e.resource?.id ?? '') ?? `?${e.resource?.id}`).sort();
-  }
 
   for (const [type, param, count] of [
     ['Observation', 'date', 240],
     ['Goal', 'target-date', 120],
   ] as const) {
     it(`${type}?${param}: ${count} random prefixed values match exactly the resources the rules pick`, async () => {
-      const failures: string[] = [];
-      for (let q = 0; q < count; q++) {
+      const own = data.filter((f) => f.type === type);
+      const queries = Array.from({ length: count }, (_, q) => {
         const prefix = PREFIXES[q % PREFIXES.length];
         // A third of the search values are random; a third are made of the parts of a stored date
         // (same or other precision); a third are the first or last millisecond of a stored date, or
         // the one just outside. Those meet stored ranges at their bounds, where off-by-one mistakes show.
-        const own = data.filter((f) => f.type === type).flatMap((f) => f.dates);
-        let s: DateValue;
         const kind = Math.floor(q / PREFIXES.length) % 3; // every prefix gets every kind of value
+        const dates = own.flatMap((f) => f.dates);
+        let s: DateValue;
         if (kind === 0) s = randomDate(rnd, rnd.pick(['year', 'month', 'day', 'minute', 'second', 'millisecond'] as const));
-        else if (kind === 1) s = dateOf(rnd.pick(own).parts, rnd.pick(['year', 'month', 'day', 'minute', 'second'] as const));
+        else if (kind === 1) s = dateOf(rnd.pick(dates).parts, rnd.pick(['year', 'month', 'day', 'minute', 'second'] as const));
         else {
-          const d = rnd.pick(own);
+          const d = rnd.pick(dates);
           const t = rnd.pick([d.lo, d.hi]) + rnd.pick([0, 0, -1, 1]);
           s = { parts: d.parts, text: new Date(t).toISOString(), lo: t, hi: t };
         }
-        const value = `${prefix}${s.text}`;
-        const expected = data
-          .filter((f) => f.type === type && f.values.some((v) => matches(prefix, v, s)))
-          .map((f) => f.key)
-          .sort();
-        const actual = await hits(type, param, value);
-        if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-          const missing = expected.filter((k) => !actual.includes(k));
-          const extra = actual.filter((k) => !expected.includes(k));
-          const show = (k: string) => `${k} (${data.find((f) => f.key === k)?.written})`;
-          failures.push(`${param}=${value}: missing ${missing.map(show).join('; ') || '-'}; extra ${extra.map(show).join('; ') || '-'}`);
-        }
-      }
+        const expected = own.filter((f) => f.values.some((v) => matches(prefix, v, s))).map((f) => f.key);
+        return { param, value: `${prefix}${s.text}`, expected };
+      });
+      const failures = await disagreements(fhirUrl, type, TAG, keyOf, data, queries);
       expect(failures, failures.slice(0, 8).join('\n')).to.deep.equal([]);
     });
   }

@@ -1,5 +1,5 @@
 // number and quantity values: [prefix]number[|system|code]. A number's implicit precision makes
-// "100" mean [99.5, 100.5]; ordering prefixes compare with the value itself.
+// "100" mean [99.5, 100.5) for eq and ne; ordering prefixes compare with the value itself.
 // See: https://hl7.org/fhir/R4/search.html#number and #quantity
 import type { Document } from 'mongodb';
 import { badRequest } from '../../outcome.ts';
@@ -10,22 +10,33 @@ import type { ValueCompiler, ValueContext } from './value-context.ts';
 
 const NUMBER_RE = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
-/** Half the unit of the last significant digit: 100 → 0.5, 1.50 → 0.005, 1.5e2 → 5. */
-function halfPrecision(text: string): number {
-  const m = NUMBER_RE.exec(text);
-  if (!m) return 0;
-  const decimals = m[2]?.length ?? 0;
-  const exponent = m[3] ? Number(m[3]) : 0;
-  return 0.5 * 10 ** (exponent - decimals);
+/** The largest double below x (x finite). */
+function nextDown(x: number): number {
+  if (x === 0) return -Number.MIN_VALUE;
+  const bits = new BigInt64Array(new Float64Array([x]).buffer);
+  bits[0] += x > 0 ? -1n : 1n;
+  return new Float64Array(bits.buffer)[0];
+}
+
+/**
+ * The range a written number stands for, [v − h, v + h) with h half the unit of its last
+ * significant digit ("100" → [99.5, 100.5), "5.40" → [5.395, 5.405), "1.5e2" → [145, 155)).
+ * The bounds are worked out in decimal and then read as numbers, so they are the doubles of the
+ * decimals they are (5.4 − 0.05 in floating point is 5.3500000000000005, which would leave out a
+ * stored 5.35); the upper bound, excluded, becomes the largest double below it.
+ */
+function impliedRange(text: string): { lo: number; hi: number } {
+  const m = NUMBER_RE.exec(text) as RegExpExecArray;
+  const digits = BigInt(`${text.startsWith('-') ? '-' : ''}${m[1]}${m[2] ?? ''}`) * 10n;
+  const exponent = (m[3] ? Number(m[3]) : 0) - (m[2]?.length ?? 0) - 1;
+  return { lo: Number(`${digits - 5n}e${exponent}`), hi: nextDown(Number(`${digits + 5n}e${exponent}`)) };
 }
 
 function numberSpec(text: string, name: string, raw: string): RangeSpec {
   const { prefix, rest } = splitPrefix(text, name);
   if (!NUMBER_RE.test(rest)) throw badRequest(`${name}: "${raw}" is not a valid number`, [name]);
   const v = Number(rest);
-  const h = halfPrecision(rest);
-  const eq = { lo: v - h, hi: v + h };
-  const point = prefix === 'eq' || prefix === 'ne' ? eq : { lo: v, hi: v };
+  const point = prefix === 'eq' || prefix === 'ne' ? impliedRange(rest) : { lo: v, hi: v };
   const a = Math.abs(v) * 0.1;
   return { prefix, s: point, approx: { lo: v - a, hi: v + a } };
 }
