@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4';
 import { fhirFetch } from './http.ts';
+import { testServer } from './test-server.ts';
 
 /** mulberry32: a small seeded generator, so runs repeat. */
 export function generator(seed: number) {
@@ -34,7 +35,7 @@ export interface PropertyFixture {
 }
 
 /** Creates the fixtures in one transaction; returns a function from a resource id to its fixture key. */
-export async function loadFixtures(fhirUrl: string, fixtures: PropertyFixture[]): Promise<(id: string) => string> {
+async function loadFixtures(fhirUrl: string, fixtures: PropertyFixture[]): Promise<(id: string) => string> {
   const entry: BundleEntry[] = fixtures.map((f) => ({ resource: f.resource, request: { method: 'POST', url: f.resource.resourceType } }));
   const res = await fhirFetch<Bundle>(fhirUrl, { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry } });
   expect(res.status, res.text.slice(0, 500)).to.equal(200);
@@ -59,7 +60,7 @@ export interface PropertyQuery {
  * Runs each query (restricted to the run's tag) and returns one line per query whose hits differ
  * from the model's, naming the missing and extra fixtures with their values.
  */
-export async function disagreements(
+async function disagreements(
   fhirUrl: string,
   type: string,
   tag: string,
@@ -81,4 +82,23 @@ export async function disagreements(
     out.push(`${q.param}=${q.value}: missing ${missing.map(show).join('; ') || '-'}; extra ${extra.map(show).join('; ') || '-'}`);
   }
   return out;
+}
+
+/**
+ * For a describe block: creates the fixtures (all tagged `tag`, "system|code") before its tests.
+ * `check` runs queries of one type and fails with the queries whose hits differ from the model's.
+ */
+export function propertyFixtures(fixtures: PropertyFixture[], tag: string) {
+  let fhirUrl = '';
+  let keyOf: (id: string) => string = (id) => id;
+  before(async () => {
+    ({ fhirUrl } = await testServer());
+    keyOf = await loadFixtures(fhirUrl, fixtures);
+  });
+  return {
+    async check(type: string, queries: PropertyQuery[]): Promise<void> {
+      const failures = await disagreements(fhirUrl, type, tag, keyOf, fixtures, queries);
+      expect(failures, failures.slice(0, 8).join('\n')).to.deep.equal([]);
+    },
+  };
 }
