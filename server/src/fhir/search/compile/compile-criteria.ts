@@ -92,6 +92,12 @@ export function or(conds: Document[]): Document {
   return { $or: conds };
 }
 
+/** AND of negated alternatives ({$nor: [a]}, {$nor: [b]}) as one {$nor: [a, b]}. */
+function noneOf(conds: Document[]): Document {
+  if (!conds.every((c) => Object.keys(c).length === 1 && Array.isArray(c.$nor))) return and(conds);
+  return { $nor: conds.flatMap((c) => c.$nor as Document[]) };
+}
+
 async function compileOne(type: string, criterion: Criterion, env: CompileEnvironment): Promise<Document[]> {
   const { key, name } = criterion;
   if (key.has) return [await hasCondition(type, criterion, env)];
@@ -120,7 +126,9 @@ async function compileOne(type: string, criterion: Criterion, env: CompileEnviro
     if (v === '') throw badRequest(`${name}: empty value`, [name]);
     return oneValueCondition(v, ctx, compile) ?? compile(v, ctx);
   });
-  const out = [or(conds)];
+  // :not with several values is "none of them" (not "not this one or not that one").
+  // See: https://hl7.org/fhir/R4/search.html#token
+  const out = [key.modifier === 'not' ? noneOf(conds) : or(conds)];
   const hint = partitionHint(type, param, criterion, ctx, env.registry) ?? (await identifierHint(type, param, conds, ctx, env));
   if (hint) out.unshift(hint);
   return out;
