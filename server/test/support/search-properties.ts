@@ -36,7 +36,11 @@ export interface PropertyFixture {
 
 /** Creates the fixtures in one transaction; returns a function from a resource id to its fixture key. */
 async function loadFixtures(fhirUrl: string, fixtures: PropertyFixture[]): Promise<(id: string) => string> {
-  const entry: BundleEntry[] = fixtures.map((f) => ({ resource: f.resource, request: { method: 'POST', url: f.resource.resourceType } }));
+  // Fixtures with an id are PUT under it (tests that order by id need to know it), others POSTed.
+  const entry: BundleEntry[] = fixtures.map((f) => ({
+    resource: f.resource,
+    request: f.resource.id ? { method: 'PUT', url: `${f.resource.resourceType}/${f.resource.id}` } : { method: 'POST', url: f.resource.resourceType },
+  }));
   const res = await fhirFetch<Bundle>(fhirUrl, { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry } });
   expect(res.status, res.text.slice(0, 500)).to.equal(200);
   const keys = new Map<string, string>();
@@ -96,6 +100,9 @@ export function propertyFixtures(fixtures: PropertyFixture[], tag: string) {
     keyOf = await loadFixtures(fhirUrl, fixtures);
   });
   return {
+    /** The FHIR base URL (known once the fixtures are loaded). */
+    fhirUrl: () => fhirUrl,
+    keyOf: (id: string) => keyOf(id),
     async check(type: string, queries: PropertyQuery[]): Promise<void> {
       const failures = await disagreements(fhirUrl, type, tag, keyOf, fixtures, queries);
       expect(failures, failures.slice(0, 8).join('\n')).to.deep.equal([]);
