@@ -18,10 +18,12 @@ import { generator, PREFIXES, type Prefix, propertyFixtures, type PropertyFixtur
 
 const SEED = 20261121;
 const RUN = `dates${Date.now().toString(36)}`;
+
 interface Range {
   lo: number;
   hi: number;
 }
+
 /** A date as written, and the range it stands for. */
 interface DateValue extends Range {
   text: string;
