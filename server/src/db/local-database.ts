@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 /** Bumped whenever the local patches below change, so an older build is not reused. */
-export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr10`;
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr11`;
 
 /**
  * Performance fixes to FerretDB 1.24 (SQLite backend), applied to the module source before it is

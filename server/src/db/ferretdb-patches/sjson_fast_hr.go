@@ -427,14 +427,21 @@ func hrString(raw []byte) (string, bool) {
 	return s, true
 }
 
-// hrParseSchema parses a document schema {"p": {...}, "$k": [...]}.
-func hrParseSchema(raw []byte) (*hrSchema, bool) {
+// hrWholeObject parses raw as one JSON object and nothing after it.
+func hrWholeObject(raw []byte) ([]hrField, bool) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, false
 	}
 
 	fields, end, ok := hrObject(raw, 0)
-	if !ok || end != len(raw) {
+
+	return fields, ok && end == len(raw)
+}
+
+// hrParseSchema parses a document schema {"p": {...}, "$k": [...]}.
+func hrParseSchema(raw []byte) (*hrSchema, bool) {
+	fields, ok := hrWholeObject(raw)
+	if !ok {
 		return nil, false
 	}
 
@@ -514,12 +521,8 @@ func hrParseSchema(raw []byte) (*hrSchema, bool) {
 
 // hrParseElem parses a value schema {"t": ..., "$s"|"i"|"o"|"s": ...}.
 func hrParseElem(raw []byte) (*hrElem, bool) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, false
-	}
-
-	fields, end, ok := hrObject(raw, 0)
-	if !ok || end != len(raw) {
+	fields, ok := hrWholeObject(raw)
+	if !ok {
 		return nil, false
 	}
 
