@@ -6,6 +6,9 @@ import type { Logger } from './logger.ts';
 import { createApp, createHttpServer } from './app.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
 import { ensureCoreIndexes } from './fhir/repo/indexes.ts';
+import { ConditionalClaims } from './fhir/repo/conditional-claims.ts';
+import { InstanceRegistry } from './fhir/repo/instance-registry.ts';
+import { recoverClaims, recoverTransactions, type Recovery } from './fhir/repo/recovery.ts';
 import { ResourceRepository } from './fhir/repo/resource-repository.ts';
 import { TransactionJournal } from './fhir/repo/transaction-journal.ts';
 import { createFhirRouter } from './fhir/router/fhir-router.ts';
@@ -45,12 +48,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const repo = new ResourceRepository(
       database.db,
       createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }),
-      keyHints && ((type, doc) => keyHints.record(type, doc._id, doc.sp)),
+      keyHints && ((items) => keyHints.recordAll(items.map(({ type, doc }) => ({ type, id: doc._id, sp: doc.sp })))),
     );
     const journal = new TransactionJournal(repo, log, config.transactionLeaseMs);
-    // Transactions left half-done by a crash are undone before the first request is served.
-    const recovered = await journal.recover({ waitForLeases: true });
-    if (recovered > 0) log.warn({ recovered }, 'rolled back transactions left by a previous run');
+    const instances = new InstanceRegistry(database.db);
+    await instances.register();
+    const conditionalClaims = new ConditionalClaims(database.db, instances.id);
+    const recovery: Recovery = { repo, journal, instances, conditionalClaims, log };
+    // Transactions left half-done by a crash are settled before the first request is served;
+    // single writes a dead server left claimed are settled in the background.
+    await recoverTransactions(recovery);
+    const claimsSettled = recoverClaims(recovery).catch((err: unknown) =>
+      log.error({ err: { name: (err as Error).name } }, 'settling claims of a stopped server failed'),
+    );
     journal.startSweeping();
     const validator = await createValidator({ requireProfiles: config.requireProfiles, profilesDir: config.profilesDir });
     const profilesByType = validator.supportedProfiles();
@@ -60,6 +70,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       log,
       repo,
       journal,
+      conditionalClaims,
       validation: {
         validate: (resource, profiles) => validator.validate(resource, { profiles }),
         assertValid: (resource) => void validator.assertValid(resource),
@@ -84,6 +95,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       services,
       async close() {
         journal.stopSweeping();
+        await claimsSettled;
+        await instances.unregister();
         // Finish requests in flight; cut connections still busy after a grace period.
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

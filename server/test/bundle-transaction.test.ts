@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { FhirTestClient as Client } from './support/fhir-client.ts';
-import type { Bundle, BundleEntry, Observation, OperationOutcome, Patient } from 'fhir/r4';
+import type { Basic, Bundle, BundleEntry, Observation, OperationOutcome, Patient } from 'fhir/r4';
+import { MongoClient } from 'mongodb';
 import { testServer } from './support/test-server.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
 
@@ -97,16 +98,49 @@ describe('FHIR REST: transaction Bundles', () => {
     expect(((await fhirFetch<Patient>(`${fhirUrl}/Patient/${existing.id}`)).body).gender).to.equal('male');
   });
 
+  it('updates hundreds of existing resources in one transaction', async () => {
+    // The apply step writes them in bulk; the local database hangs on an update command of 100 or
+    // more statements, so the server must split them.
+    const tag = `bulk-${randomUUID()}`;
+    const created = await fhirFetch<Bundle>(fhirUrl, {
+      method: 'POST',
+      body: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: Array.from({ length: 250 }, () => ({ resource: { resourceType: 'Basic', code: { text: 'v1' } }, request: { method: 'POST', url: 'Basic' } })),
+      },
+    });
+    const ids = created.body.entry!.map((e) => e.response!.location!.split('/')[5]);
+    const updated = await fhirFetch<Bundle>(fhirUrl, {
+      method: 'POST',
+      body: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: ids.map((id) => ({ resource: { resourceType: 'Basic', id, code: { text: tag } }, request: { method: 'PUT', url: `Basic/${id}` } })),
+      },
+    });
+    expect(updated.status).to.equal(200);
+    expect(updated.body.entry!.every((e) => e.response!.status === '200 OK')).to.equal(true);
+    const sample = await fhirFetch<Basic>(`${fhirUrl}/Basic/${ids[200]}`);
+    expect(sample.body.code?.text).to.equal(tag);
+    expect(sample.body.meta?.versionId).to.equal('2');
+  });
+
   it('rolls back writes already made when a later write fails', async () => {
     const a = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', gender: 'male' } })) as Patient;
     const b = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', gender: 'male' } })) as Patient;
     const tag = `rollback-${randomUUID()}`;
-    // Many creates run first (POST before PUT); while they run, b changes behind the transaction's
-    // back, so its PUT on b (planned against version 1) fails after the creates and the PUT on a.
-    const creates: BundleEntry[] = Array.from({ length: 300 }, () => ({
+    // Many creates are staged first (POST before PUT); while they are, b changes behind the
+    // transaction's back, so its PUT on b (planned against version 1) fails after the creates and
+    // the PUT on a were staged. Staged versions are invisible to readers, so the test watches the
+    // database for the transaction's journal to know when to change b.
+    const creates: BundleEntry[] = Array.from({ length: 2000 }, () => ({
       resource: { resourceType: 'Basic', code: { text: tag } },
       request: { method: 'POST', url: 'Basic' },
     }));
+    const server = await testServer();
+    const watcher = new MongoClient(server.mongoUri);
+    const journals = watcher.db(server.databaseName).collection('journal');
     const tx = fhirFetch<OperationOutcome>(fhirUrl, {
       method: 'POST',
       body: {
@@ -119,12 +153,10 @@ describe('FHIR REST: transaction Bundles', () => {
         ],
       },
     });
-    // Wait until the transaction's first writes are visible in history, then change b.
-    for (let i = 0; i < 500; i++) {
-      const latest = (await fhirFetch<Bundle>(`${fhirUrl}/Basic/_history?_count=1`)).body;
-      const code = (latest.entry?.[0]?.resource as { code?: { text?: string } } | undefined)?.code?.text;
-      if (code === tag) break;
-      await new Promise((r) => setTimeout(r, 10));
+    try {
+      for (let i = 0; i < 5000 && (await journals.countDocuments()) === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    } finally {
+      await watcher.close();
     }
     const racer = await fhirFetch(`${fhirUrl}/Patient/${b.id}`, { method: 'PUT', body: { ...b, gender: 'other' } });
     expect(racer.status).to.equal(200);

@@ -1,11 +1,11 @@
 // Resource storage: current versions, history, optimistic concurrency.
 // The database has no multi-document transactions and (on FerretDB) no atomic conditional
-// update, so concurrency rests on unique inserts: see writeVersion.
+// update, so concurrency rests on unique inserts: see claimVersion.
 // See: https://hl7.org/fhir/R4/http.html#versioning
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Filter } from 'mongodb';
 import type { FhirResource as Resource } from 'fhir/r4';
-import { conflict, gone, notFound, preconditionFailed } from '../outcome.ts';
+import { conflict, gone, notFound, OperationOutcomeError, preconditionFailed, issue } from '../outcome.ts';
 import type { StoredResource } from '../types.ts';
 import {
   HISTORY_COLLECTION,
@@ -14,12 +14,22 @@ import {
   type HistoryDocument,
   type ResourceIndexer,
 } from './stored-document.ts';
+import { isDuplicateKey, isDuplicateKeyOnly } from '../../db/write-errors.ts';
 import { ensureTypeIndexes } from './indexes.ts';
+import { assertStorable, isTooLarge } from './stored-size.ts';
+import { TransactionVisibility } from './transaction-visibility.ts';
 
 /** How long a claimed version may wait to become current before others take its writer for dead. */
-const CLAIM_TIMEOUT_MS = 10_000;
+export const CLAIM_TIMEOUT_MS = 10_000;
 /** How long one write may keep losing races before it gives up with a 409. */
 const WRITE_TIMEOUT_MS = 30_000;
+
+/**
+ * Statements per update command. FerretDB 1.24 keeps every statement's query open until the whole
+ * command ends (a `defer` in a loop, internal/handler/msg_update.go), so an update command with 100
+ * or more statements waits forever for a free SQLite connection.
+ */
+const UPDATES_PER_COMMAND = 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,11 +38,23 @@ export type WriteMethod = HistoryDocument['method'];
 export interface WriteOptions {
   /** Expected current version (If-Match); a mismatch is 412. */
   ifMatch?: number;
-  /** Transaction journal id: marks the written documents until the transaction ends. */
+  /** Transaction journal id: the claimed history entry carries it until the transaction ends. */
   tx?: string;
   /** Exact version the write must replace (0 = must not exist); set by transactions. */
   expectedVid?: number;
   method?: WriteMethod;
+}
+
+/** A version claimed by inserting its history entry, not necessarily current yet. */
+export interface Claim {
+  type: string;
+  id: string;
+  vid: number;
+  entry: HistoryDocument;
+  /** The current document the version becomes; undefined for a deletion. */
+  doc?: CurrentDocument;
+  /** No current document existed when the version was claimed. */
+  created: boolean;
 }
 
 export interface UpdateResult {
@@ -56,6 +78,9 @@ export interface HistoryQuery {
   count: number;
 }
 
+/** Writes of current documents, in bulk, before they happen (search key hints, see key-hints.ts). */
+export type BeforeCurrentWrites = (items: Array<{ type: string; doc: CurrentDocument }>) => Promise<void>;
+
 export function toStoredResource(doc: { resource: Resource; vid: number; ts: Date }): StoredResource {
   return { resource: doc.resource as StoredResource['resource'], versionId: doc.vid, lastUpdated: doc.ts };
 }
@@ -63,22 +88,30 @@ export function toStoredResource(doc: { resource: Resource; vid: number; ts: Dat
 export class ResourceRepository {
   private readonly typesWithIndexes = new Set<string>();
   readonly history: Collection<HistoryDocument>;
+  /** What readers may see of running transactions (see transaction-visibility.ts). */
+  readonly visibility = new TransactionVisibility();
+  /**
+   * Whether a transaction's journal is still open, so its claims are not abandoned; set by the
+   * transaction journal (repository and journal know each other only through this).
+   */
+  transactionIsOpen: (txId: string) => Promise<boolean> = async () => false;
+  /** Claims whose undo failed (the database was unreachable): retried by settleLeftovers. */
+  private readonly leftovers = new Map<string, Claim>();
 
   constructor(
     readonly db: Db,
     private readonly indexer: ResourceIndexer,
-    /** Runs before every write of a current document (search key hints, see key-hints.ts). */
-    private readonly beforeCurrentWrite?: (type: string, doc: CurrentDocument) => Promise<void>,
+    private readonly beforeCurrentWrites?: BeforeCurrentWrites,
   ) {
     this.history = db.collection<HistoryDocument>(HISTORY_COLLECTION);
   }
 
   /**
-   * Inserts or replaces a current document; every write of one goes through here (the
-   * transaction journal's rollback included) so that beforeCurrentWrite sees them all.
+   * Inserts or replaces a current document; every single write of one goes through here (the
+   * transaction journal's rollback included) so that beforeCurrentWrites sees them all.
    */
   async putCurrent(type: string, doc: CurrentDocument, mode: 'insert' | 'replace'): Promise<void> {
-    await this.beforeCurrentWrite?.(type, doc);
+    await this.beforeCurrentWrites?.([{ type, doc }]);
     if (mode === 'insert') await this.current(type).insertOne(doc);
     else await this.current(type).replaceOne({ _id: doc._id }, doc, { upsert: true });
   }
@@ -87,46 +120,41 @@ export class ResourceRepository {
     return this.db.collection<CurrentDocument>(type);
   }
 
-  private async prepareType(type: string): Promise<void> {
+  async prepareType(type: string): Promise<void> {
     if (this.typesWithIndexes.has(type)) return;
     await ensureTypeIndexes(this.db, type);
     this.typesWithIndexes.add(type);
   }
 
   /** Builds the stored form of a version: server-owned meta, index fields. */
-  buildDocument(resource: Resource, id: string, vid: number, ts: Date, tx?: string): CurrentDocument {
+  buildDocument(resource: Resource, id: string, vid: number, ts: Date): CurrentDocument {
     const meta = { ...(resource.meta ?? {}), versionId: String(vid), lastUpdated: ts.toISOString() };
     // resourceType, id and meta first, as servers conventionally render them.
     const { resourceType, id: _clientId, meta: _clientMeta, ...rest } = resource;
     const ordered = { resourceType, id, meta, ...rest } as Resource;
-    const doc: CurrentDocument = { _id: id, vid, ts, resource: ordered, ...this.indexer(ordered) };
-    if (tx) doc.tx = tx;
-    return doc;
+    return { _id: id, vid, ts, resource: ordered, ...this.indexer(ordered) };
   }
 
-  private historyEntry(
-    type: string,
-    id: string,
-    vid: number,
-    ts: Date,
-    method: WriteMethod,
-    doc?: CurrentDocument,
-    tx?: string,
-  ): HistoryDocument {
+  /** The history entry of a version, and its current document (none for a deletion). */
+  private version(type: string, id: string, vid: number, method: WriteMethod, resource: Resource | undefined, tx?: string) {
+    const ts = new Date();
+    const doc = resource ? this.buildDocument(resource, id, vid, ts) : undefined;
+    // Refused before anything is claimed: a version that cannot be stored must leave no trace.
+    if (doc) assertStorable(`${type}/${id}`, doc);
     const entry: HistoryDocument = { _id: historyId(type, id, vid), type, id, vid, ts, method };
     if (doc) {
       entry.resource = doc.resource;
       if (doc.patient) entry.patient = doc.patient;
     }
     if (tx) entry.tx = tx;
-    return entry;
+    return { entry, doc };
   }
 
   /**
    * The newest version ever claimed for a resource (a deletion tombstone included), or null if it
    * never existed. Only _id lookups: FerretDB's SQLite backend scans the whole collection for any
-   * other filter. Versions are numbered 1..n without gaps (a rolled-back transaction removes only
-   * the newest), so the newest is found by probing: exponentially, then by bisection.
+   * other filter. Versions are numbered 1..n without gaps (an undone claim is always the newest),
+   * so the newest is found by probing: exponentially, then by bisection.
    */
   async latestVersion(type: string, id: string, knownVid = 0): Promise<HistoryDocument | null> {
     const probe = (vid: number) => this.history.findOne({ _id: historyId(type, id, vid) });
@@ -158,55 +186,72 @@ export class ResourceRepository {
   }
 
   async read(type: string, id: string): Promise<StoredResource> {
+    await this.visibility.settled(type, id);
     const doc = await this.current(type).findOne({ _id: id });
     if (doc) return toStoredResource(doc);
-    if (await this.history.findOne({ _id: historyId(type, id, 1) })) throw gone(`${type}/${id} was deleted`);
+    const first = await this.history.findOne({ _id: historyId(type, id, 1) });
+    if (first && !this.visibility.isHidden(first.tx)) throw gone(`${type}/${id} was deleted`);
     throw notFound(`${type}/${id} is not known`);
   }
 
   /** Like read, but answers null for a missing or deleted resource. */
   async find(type: string, id: string): Promise<StoredResource | null> {
+    await this.visibility.settled(type, id);
     const doc = await this.current(type).findOne({ _id: id });
     return doc ? toStoredResource(doc) : null;
   }
 
   async vread(type: string, id: string, vid: number): Promise<StoredResource> {
     const entry = await this.history.findOne({ _id: historyId(type, id, vid) });
-    if (entry?.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts });
-    if (entry) throw gone(`${type}/${id} version ${vid} is a deletion`);
-    throw notFound(`${type}/${id} has no version ${vid}`);
+    if (!entry || this.visibility.isHidden(entry.tx)) throw notFound(`${type}/${id} has no version ${vid}`);
+    if (entry.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts });
+    throw gone(`${type}/${id} version ${vid} is a deletion`);
   }
 
   async create(resource: Resource, options: WriteOptions & { id?: string } = {}): Promise<StoredResource> {
     const type = resource.resourceType;
     await this.prepareType(type);
     const id = options.id ?? randomUUID();
-    const ts = new Date();
-    const doc = this.buildDocument(resource, id, 1, ts, options.tx);
+    const { entry, doc } = this.version(type, id, 1, options.method ?? 'POST', resource, options.tx);
     // A fresh id cannot collide; the history entry still goes first, as for every write.
-    await this.history.insertOne(this.historyEntry(type, id, 1, ts, options.method ?? 'POST', doc, options.tx));
-    await this.putCurrent(type, doc, 'insert');
-    return toStoredResource(doc);
+    await this.history.insertOne(entry);
+    const claim: Claim = { type, id, vid: 1, entry, doc, created: true };
+    await this.makeCurrent(claim);
+    return toStoredResource(doc!);
   }
 
   /**
-   * Claims the next version of a resource, then makes it current.
+   * The claim of version 1 of a resource with a fresh id (a transaction's create), built but not
+   * inserted: the transaction journal inserts many at once.
+   */
+  newClaim(type: string, id: string, resource: Resource, method: WriteMethod, tx: string): Claim {
+    const { entry, doc } = this.version(type, id, 1, method, resource, tx);
+    return { type, id, vid: 1, entry, doc, created: true };
+  }
+
+  /** The claim a history entry stands for (recovery applies the claims of committed transactions). */
+  claimFromEntry(entry: HistoryDocument): Claim {
+    const doc = entry.resource ? this.buildDocument(entry.resource, entry.id, entry.vid, entry.ts) : undefined;
+    return { type: entry.type, id: entry.id, vid: entry.vid, entry, doc, created: false };
+  }
+
+  /**
+   * Claims the next version of a resource.
    *
    * Conditional updates are not atomic on FerretDB (it reads, then writes by _id), so they
    * cannot serve as compare-and-set. Inserts are: a version is claimed by inserting its history
    * entry, whose _id (Type/id/vid) is unique, and only the writer that inserted it writes the
    * current document. A writer claims version n+1 only after version n is current, so current
    * documents are written in version order. A claim whose writer died before making it current
-   * (older than CLAIM_TIMEOUT_MS) is rolled forward from its history entry by the next writer.
+   * (older than CLAIM_TIMEOUT_MS) is settled by the next writer (see settleClaim); a claim of a
+   * transaction still open is waited for.
    */
-  private async writeVersion(
+  async claimVersion(
     type: string,
     id: string,
     options: WriteOptions,
-    make: (state: { currentVid?: number; lastVid: number }) =>
-      | { method: WriteMethod; resource?: Resource }
-      | 'unchanged',
-  ): Promise<{ doc?: CurrentDocument; vid: number; created: boolean } | 'unchanged'> {
+    make: (state: { currentVid?: number; lastVid: number }) => { method: WriteMethod; resource?: Resource } | 'unchanged',
+  ): Promise<Claim | 'unchanged'> {
     await this.prepareType(type);
     const coll = this.current(type);
     const deadline = Date.now() + WRITE_TIMEOUT_MS;
@@ -227,7 +272,8 @@ export class ResourceRepository {
       const lastVid = existing && settled ? existing.vid : (last?.vid ?? 0);
       if (!settled && last) {
         // Another writer claimed a version and has not made it current yet.
-        if (Date.now() - last.ts.getTime() > CLAIM_TIMEOUT_MS) await this.rollForward(last);
+        if (last.tx && (await this.transactionIsOpen(last.tx))) await sleep(Math.min(5 + attempt * 5, 50));
+        else if (last.tx || Date.now() - last.ts.getTime() > CLAIM_TIMEOUT_MS) await this.settleClaim(last);
         else await sleep(Math.min(2 + attempt * 2, 25));
         continue;
       }
@@ -245,30 +291,41 @@ export class ResourceRepository {
       const plan = make({ currentVid, lastVid });
       if (plan === 'unchanged') return 'unchanged';
       const vid = lastVid + 1;
-      const ts = new Date();
-      const doc = plan.resource ? this.buildDocument(plan.resource, id, vid, ts, options.tx) : undefined;
+      const { entry, doc } = this.version(type, id, vid, plan.method, plan.resource, options.tx);
       try {
-        await this.history.insertOne(this.historyEntry(type, id, vid, ts, plan.method, doc, options.tx));
+        await this.history.insertOne(entry);
       } catch (err) {
         if (isDuplicateKey(err)) continue; // another writer claimed this version first
         throw err;
       }
-      await this.makeCurrent(type, id, doc, currentVid === undefined);
-      return { doc, vid, created: currentVid === undefined };
+      return { type, id, vid, entry, doc, created: currentVid === undefined };
     }
   }
 
   /**
-   * Sets the current document to a claimed version (deletes it for a tombstone). `fresh` says no
-   * current document existed when the version was claimed: an insert is then cheaper than an
-   * upsert (which is a query plus a write on FerretDB).
+   * Makes a claimed version current (deletes the current document for a tombstone). If that
+   * fails, the claim is undone, so the resource stays as it was and writable.
    */
-  private async makeCurrent(type: string, id: string, doc: CurrentDocument | undefined, fresh = false): Promise<void> {
+  async makeCurrent(claim: Claim): Promise<void> {
+    try {
+      await this.writeCurrent(claim);
+    } catch (err) {
+      await this.undoClaim(claim).catch(() => this.leftovers.set(claim.entry._id, claim));
+      throw storeError(err, `${claim.type}/${claim.id}`);
+    }
+  }
+
+  /**
+   * The current-document write of a claim. `created` says no current document existed when the
+   * version was claimed: an insert is then cheaper than an upsert (a query plus a write on FerretDB).
+   */
+  private async writeCurrent(claim: Claim): Promise<void> {
+    const { type, id, doc } = claim;
     if (!doc) {
       await this.current(type).deleteOne({ _id: id });
       return;
     }
-    if (fresh) {
+    if (claim.created) {
       try {
         await this.putCurrent(type, doc, 'insert');
         return;
@@ -279,30 +336,100 @@ export class ResourceRepository {
     await this.putCurrent(type, doc, 'replace');
   }
 
-  /** Completes a version whose writer died after claiming it. Idempotent. */
-  private async rollForward(entry: HistoryDocument): Promise<void> {
-    const doc = entry.resource ? this.buildDocument(entry.resource, entry.id, entry.vid, entry.ts, entry.tx) : undefined;
-    await this.makeCurrent(entry.type, entry.id, doc);
+  /**
+   * Makes many claims current at once (a transaction's apply step): one bulk write per type and
+   * kind. Idempotent, so recovery can run it again after a crash.
+   */
+  async makeAllCurrent(claims: Claim[], again = false): Promise<void> {
+    const byType = new Map<string, Claim[]>();
+    for (const c of claims) byType.set(c.type, [...(byType.get(c.type) ?? []), c]);
+    await this.beforeCurrentWrites?.(claims.filter((c) => c.doc).map((c) => ({ type: c.type, doc: c.doc! })));
+    for (const [type, list] of byType) {
+      const coll = this.current(type);
+      const inserts = again ? [] : list.filter((c) => c.doc && c.created).map((c) => c.doc!);
+      const replaces = list.filter((c) => c.doc && (again || !c.created)).map((c) => c.doc!);
+      const deletes = list.filter((c) => !c.doc).map((c) => c.id);
+      if (inserts.length > 0) {
+        try {
+          await coll.insertMany(inserts, { ordered: false });
+        } catch (err) {
+          if (!isDuplicateKeyOnly(err)) throw err; // already applied by an earlier attempt
+        }
+      }
+      for (let i = 0; i < replaces.length; i += UPDATES_PER_COMMAND) {
+        await coll.bulkWrite(
+          replaces.slice(i, i + UPDATES_PER_COMMAND).map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
+          { ordered: false },
+        );
+      }
+      if (deletes.length > 0) await coll.deleteMany({ _id: { $in: deletes } });
+    }
+  }
+
+  /**
+   * Removes a claim that did not become current, unless it did after all (a write reported as
+   * failed may still have landed) or others may already be rolling it forward.
+   */
+  async undoClaim(claim: Pick<Claim, 'type' | 'id' | 'vid' | 'entry'>): Promise<void> {
+    const current = await this.current(claim.type).findOne({ _id: claim.id }, { projection: { vid: 1 } });
+    if ((current?.vid ?? 0) >= claim.vid) return;
+    await this.history.deleteOne({ _id: claim.entry._id, ts: claim.entry.ts });
+  }
+
+  /**
+   * Settles a claim whose writer is gone: a transaction's claim whose journal is closed was never
+   * applied (the journal closes only after applying), so it is undone; a single write's claim is
+   * rolled forward from its history entry, or undone when it cannot be stored.
+   */
+  async settleClaim(entry: HistoryDocument): Promise<'forward' | 'back' | 'current'> {
+    const claim = this.claimFromEntry(entry);
+    const current = await this.current(entry.type).findOne({ _id: entry.id }, { projection: { vid: 1 } });
+    if ((current?.vid ?? 0) >= entry.vid) return 'current';
+    if (!current && !entry.resource) return 'current'; // a deletion that took place
+    // A newer claim exists only if this version was current when it was made.
+    if (await this.history.findOne({ _id: historyId(entry.type, entry.id, entry.vid + 1) }, { projection: { _id: 1 } })) return 'current';
+    if (entry.tx) {
+      await this.history.deleteOne({ _id: entry._id, tx: entry.tx });
+      return 'back';
+    }
+    try {
+      await this.writeCurrent(claim);
+      return 'forward';
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      await this.undoClaim(claim);
+      return 'back';
+    }
+  }
+
+  /** Retries undoing claims whose undo failed earlier (called periodically). */
+  async settleLeftovers(): Promise<void> {
+    for (const [key, claim] of this.leftovers) {
+      await this.undoClaim(claim);
+      this.leftovers.delete(key);
+    }
   }
 
   /** Update, or create with the client's id when it does not exist (update-as-create). */
   async update(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<UpdateResult> {
-    const result = await this.writeVersion(resource.resourceType, resource.id, options, () => ({
+    const claim = await this.claimVersion(resource.resourceType, resource.id, options, () => ({
       method: options.method ?? 'PUT',
       resource,
     }));
-    if (result === 'unchanged' || !result.doc) throw new Error('update produced no version');
-    return { stored: toStoredResource(result.doc), created: result.created };
+    if (claim === 'unchanged' || !claim.doc) throw new Error('update produced no version');
+    await this.makeCurrent(claim);
+    return { stored: toStoredResource(claim.doc), created: claim.created };
   }
 
   async delete(type: string, id: string, options: WriteOptions = {}): Promise<DeleteResult> {
-    const result = await this.writeVersion(type, id, options, ({ currentVid, lastVid }) => {
+    const claim = await this.claimVersion(type, id, options, ({ currentVid, lastVid }) => {
       if (currentVid !== undefined) return { method: 'DELETE' };
       if (lastVid === 0) throw notFound(`${type}/${id} is not known`);
       return 'unchanged';
     });
-    if (result === 'unchanged') return { alreadyDeleted: true };
-    return { versionId: result.vid, alreadyDeleted: false };
+    if (claim === 'unchanged') return { alreadyDeleted: true };
+    await this.makeCurrent(claim);
+    return { versionId: claim.vid, alreadyDeleted: false };
   }
 
   /**
@@ -310,25 +437,25 @@ export class ResourceRepository {
    * `beforeVid` continues a page: only versions older than it.
    */
   async instanceHistory(type: string, id: string, count: number, since?: Date, beforeVid?: number): Promise<HistoryDocument[]> {
-    const current = await this.current(type).findOne({ _id: id }, { projection: { vid: 1 } });
-    const newest = (await this.latestVersion(type, id, current?.vid ?? 0))?.vid ?? 0;
+    const newest = await this.countVersions(type, id);
     const top = Math.min(newest, beforeVid !== undefined ? beforeVid - 1 : newest);
     const vids = Array.from({ length: Math.max(0, Math.min(count, top)) }, (_, i) => top - i);
     const docs = await Promise.all(vids.map((vid) => this.history.findOne({ _id: historyId(type, id, vid) })));
     return docs.filter((d): d is HistoryDocument => d !== null && (!since || d.ts > since));
   }
 
-  /** Number of versions of one resource (versions are numbered without gaps). */
+  /** Number of versions of one resource readers may see (versions are numbered without gaps). */
   async countVersions(type: string, id: string): Promise<number> {
     const current = await this.current(type).findOne({ _id: id }, { projection: { vid: 1 } });
-    return (await this.latestVersion(type, id, current?.vid ?? 0))?.vid ?? 0;
+    const latest = await this.latestVersion(type, id, current?.vid ?? 0);
+    if (!latest) return 0;
+    // A running transaction claims at most one version of each resource: the newest.
+    return this.visibility.isHidden(latest.tx) ? latest.vid - 1 : latest.vid;
   }
 
   /** Versions newest first, keyset-paged on (ts, _id). */
   async historyPage(query: HistoryQuery): Promise<HistoryDocument[]> {
-    const filter: Filter<HistoryDocument> = {};
-    if (query.type) filter.type = query.type;
-    if (query.id) filter.id = query.id;
+    const filter = this.historyFilter(query);
     const and: Filter<HistoryDocument>[] = [];
     if (query.since) and.push({ ts: { $gt: query.since } });
     if (query.before) {
@@ -341,14 +468,41 @@ export class ResourceRepository {
   }
 
   async countHistory(query: Omit<HistoryQuery, 'before' | 'count'>): Promise<number> {
-    const filter: Filter<HistoryDocument> = {};
-    if (query.type) filter.type = query.type;
-    if (query.id) filter.id = query.id;
+    const filter = this.historyFilter(query);
     if (query.since) filter.ts = { $gt: query.since };
     return this.history.countDocuments(filter);
   }
+
+  /** Type/id scope of a history query, without the entries of running transactions. */
+  private historyFilter(query: { type?: string; id?: string }): Filter<HistoryDocument> {
+    const filter: Filter<HistoryDocument> = {};
+    if (query.type) filter.type = query.type;
+    if (query.id) filter.id = query.id;
+    const hidden = this.visibility.hiddenTransactions();
+    if (hidden.length > 0) filter.tx = { $nin: hidden };
+    return filter;
+  }
 }
 
-export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
+/** A refusal that repeating the same write cannot change (as opposed to a lost connection). */
+function isPermanent(err: unknown): boolean {
+  return isTooLarge(err) || isDuplicateKey(err) || (typeof (err as { code?: unknown })?.code === 'number' && !isTransient(err));
+}
+
+function isTransient(err: unknown): boolean {
+  const labels = (err as { errorLabels?: unknown })?.errorLabels;
+  const name = (err as { name?: string })?.name ?? '';
+  return (Array.isArray(labels) && labels.includes('RetryableWriteError')) || /Network|ServerSelection|PoolCleared|Timeout/.test(name);
+}
+
+/** The error a client gets for a current-document write the database refused. */
+function storeError(err: unknown, what: string): unknown {
+  if (err instanceof OperationOutcomeError) return err;
+  if (isTooLarge(err)) {
+    return new OperationOutcomeError(413, [issue('error', 'too-long', `${what} cannot be stored: the database stores at most 16 MiB per resource`)]);
+  }
+  if (isDuplicateKey(err)) {
+    return new OperationOutcomeError(409, [issue('error', 'duplicate', `${what} conflicts with a unique constraint of the database; nothing was changed`)]);
+  }
+  return err;
 }

@@ -28,7 +28,10 @@ export interface CurrentDocument extends ResourceIndexFields {
   /** meta.lastUpdated as a Date. */
   ts: Date;
   resource: Resource;
-  /** Id of the transaction journal that wrote this version while that transaction is open. */
+  /**
+   * Id of a transaction journal. Written only by earlier versions of the server, whose
+   * transactions wrote current documents before their commit; rollback of such a journal uses it.
+   */
   tx?: string;
 }
 
@@ -45,6 +48,7 @@ export interface HistoryDocument {
   /** Absent on a deletion tombstone. */
   resource?: Resource;
   patient?: string;
+  /** Id of the transaction that wrote this version: hidden from readers while it runs. */
   tx?: string;
 }
 

@@ -25,6 +25,8 @@ export interface SearchDependencies {
    */
   restrict?: (type: string, ctx: AccessContext) => ReturnType<SearchEnvironment['restrict']>;
   keyHints?: SearchEnvironment['keyHints'];
+  /** Keeps searches from overlapping a transaction's apply step (repo/transaction-visibility.ts). */
+  visibility?: { read<T>(search: () => Promise<T>): Promise<T> };
 }
 
 export interface SearchInteractions {
@@ -38,6 +40,8 @@ export interface SearchInteractions {
 export function createSearchInteractions(deps: SearchDependencies): SearchInteractions {
   const registry = deps.registry ?? searchParamRegistry();
   const fhirBase = `${deps.config.baseUrl}/fhir`;
+  const run = (sreq: SearchRequest, env: SearchEnvironment) =>
+    deps.visibility ? deps.visibility.read(() => runSearch(sreq, env)) : runSearch(sreq, env);
   const envFor = (ctx: AccessContext): SearchEnvironment => ({
     db: deps.db,
     registry,
@@ -56,7 +60,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     });
 
   const respond = async (req: FhirRequest, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
-    const result = await runSearch(sreq, envFor(ctx));
+    const result = await run(sreq, envFor(ctx));
     const shaping = { summary: sreq.summary, elements: sreq.elements };
     const entry = (t: TypedDoc, mode: 'match' | 'include'): BundleEntry => ({
       fullUrl: `${fhirBase}/${t.type}/${t.doc._id}`,
@@ -131,7 +135,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       sreq.count = limit;
       sreq.include = [];
       sreq.revinclude = [];
-      const result = await runSearch({ ...sreq, total: 'none' }, envFor(ctx));
+      const result = await run({ ...sreq, total: 'none' }, envFor(ctx));
       return result.matches.map((m) => toStoredResource(m.doc));
     },
   };
@@ -140,10 +144,16 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
 /** The shape server.ts composes: the conditional matcher plus the interactions for FhirServices.search. */
 export function createSearch(o: {
   config: ServerConfig;
-  repo: { db: SearchEnvironment['db'] };
+  repo: { db: SearchEnvironment['db']; visibility?: SearchDependencies['visibility'] };
   restrict?: SearchDependencies['restrict'];
   keyHints?: SearchDependencies['keyHints'];
 }) {
-  const interactions = createSearchInteractions({ db: o.repo.db, config: o.config, restrict: o.restrict, keyHints: o.keyHints });
+  const interactions = createSearchInteractions({
+    db: o.repo.db,
+    config: o.config,
+    restrict: o.restrict,
+    keyHints: o.keyHints,
+    visibility: o.repo.visibility,
+  });
   return { findMatches: interactions.findMatches, interactions };
 }

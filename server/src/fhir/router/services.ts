@@ -2,6 +2,7 @@
 import type { OperationOutcomeIssue, FhirResource as Resource } from 'fhir/r4';
 import type { ServerConfig } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
+import type { ConditionalClaims } from '../repo/conditional-claims.ts';
 import type { ResourceRepository } from '../repo/resource-repository.ts';
 import type { TransactionJournal } from '../repo/transaction-journal.ts';
 import type { AccessContext, FhirInteraction, StoredResource } from '../types.ts';
@@ -26,6 +27,8 @@ export interface FhirServices {
   log: Logger;
   repo: ResourceRepository;
   journal: TransactionJournal;
+  /** Makes conditional creates atomic (one resource per criteria, however many race). */
+  conditionalClaims: ConditionalClaims;
   validation: ResourceValidation;
   findMatches: ConditionalMatcher;
   /** Search interactions, provided by fhir/search; absent ones answer "not supported". */

@@ -1,14 +1,18 @@
-// transaction: all entries succeed or none is visible.
-// Everything that can fail without writing (parsing, conditional matches, reference resolution,
-// If-Match, patches, validation) is done first; then the writes run under a journal that rolls
-// them back if one fails or the server dies (see repo/transaction-journal.ts).
+// transaction: all entries succeed or none is visible, and readers see none of it before it is
+// committed. Everything that can fail without writing (parsing, conditional matches, reference
+// resolution, If-Match, patches, validation) is done first; then the journal stages, commits and
+// applies the writes (see repo/transaction-journal.ts).
 // See: https://hl7.org/fhir/R4/http.html#trules
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource as Resource } from 'fhir/r4';
 import { badRequest, notFound, preconditionFailed } from '../outcome.ts';
+import { criteriaKey, type Release } from '../repo/conditional-claims.ts';
+import type { Claim } from '../repo/resource-repository.ts';
+import { toStoredResource } from '../repo/resource-repository.ts';
+import type { StagedWrite } from '../repo/transaction-journal.ts';
 import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
 import { inEntry, parseEntry, responseEntry, type ParsedEntry } from './bundle-entries.ts';
-import { parseVersionTag, writeResponse } from './http-semantics.ts';
+import { etagOf, parseVersionTag, writeResponse } from './http-semantics.ts';
 import { applyJsonPatch } from './json-patch.ts';
 import { assertKnownType, assertValidId, criteriaParams, resourceFromBody } from './request-body.ts';
 import type { FhirServices } from './services.ts';
@@ -27,29 +31,6 @@ interface PlannedEntry extends ParsedEntry {
   existing?: StoredResource;
 }
 
-const WRITE_CONCURRENCY = 8;
-
-/**
- * Runs task over items with at most `limit` in flight. On the first failure no new task starts;
- * the ones in flight finish (so a rollback sees every write that happened), then it rethrows.
- */
-async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++];
-      try {
-        await task(item);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.err;
-}
-
 /** FHIR's processing order: DELETE, POST, PUT/PATCH, then GET/HEAD. */
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
 
@@ -66,82 +47,101 @@ export async function processTransaction(
 ): Promise<FhirResponse> {
   const fhirBase = `${services.config.baseUrl}/fhir`;
   const parsed = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, fhirBase));
-  const planned: PlannedEntry[] = [];
-  for (const p of [...parsed].sort((a, b) => ORDER[a.request.method] - ORDER[b.request.method] || a.index - b.index)) {
-    try {
-      planned.push(await planEntry(services, p, ctx));
-    } catch (err) {
-      throw inEntry(err, p.index);
-    }
-  }
-  assertDistinctTargets(planned);
-
-  // fullUrl → Type/id for every entry that names a resource the transaction creates or finds.
-  const idMap = new Map<string, string>();
-  for (const p of planned) {
-    if (p.fullUrl && p.type && p.id) idMap.set(p.fullUrl, `${p.type}/${p.id}`);
-  }
-  const writes = planned.filter((p) => p.action === 'create' || p.action === 'update' || p.action === 'delete');
-  for (const p of writes) {
-    if (!p.resource) continue;
-    try {
-      p.resource = await rewriteReferences(p.resource, idMap, fhirBase, (type, params) =>
-        services.findMatches(type, params, ctx, 2),
-      );
-      services.validation.assertValid(p.resource);
-    } catch (err) {
-      throw inEntry(err, p.index);
-    }
-  }
-
-  const tx = await services.journal.begin(writes.map((p) => ({ type: p.type!, id: p.id!, priorVid: p.priorVid })));
-  const results = new Map<number, FhirResponse>();
+  assertDistinctFullUrls(parsed);
+  // Conditional creates hold a claim on their criteria until the transaction ends (repo/conditional-claims.ts).
+  const held: Release[] = [];
   try {
-    // Each phase (DELETE, POST, PUT/PATCH) completes before the next starts; within a phase the
-    // entries touch distinct resources, so they are written a few at a time.
-    for (const phase of [0, 1, 2]) {
-      const batch = writes.filter((p) => ORDER[p.request.method] === phase);
-      await inParallel(batch, WRITE_CONCURRENCY, async (p) => {
-        try {
-          results.set(p.index, await applyWrite(services, p, tx.id, prefer, fhirBase));
-        } catch (err) {
-          throw inEntry(err, p.index);
-        }
-      });
-    }
-  } catch (err) {
-    await services.journal.rollback(tx);
-    throw err;
-  }
-  await services.journal.commit(tx);
-
-  for (const p of planned) {
-    if (p.action === 'noop') {
-      results.set(p.index, { status: 204 });
-    } else if (p.action === 'existing') {
-      results.set(p.index, writeResponse(withPrefer(p.request, prefer), fhirBase, p.existing!, 200, 'Already exists'));
-    } else if (p.action === 'read') {
-      // Reads run after the writes, so they see the transaction's results.
+    const planned: PlannedEntry[] = [];
+    for (const p of [...parsed].sort((a, b) => ORDER[a.request.method] - ORDER[b.request.method] || a.index - b.index)) {
       try {
-        results.set(p.index, await dispatch(p.request, ctx));
+        planned.push(await planEntry(services, p, ctx, held));
       } catch (err) {
         throw inEntry(err, p.index);
       }
     }
+    assertDistinctTargets(planned);
+
+    // fullUrl → Type/id for every entry that names a resource the transaction creates or finds.
+    const idMap = new Map<string, string>();
+    for (const p of planned) {
+      if (p.fullUrl && p.type && p.id) idMap.set(p.fullUrl, `${p.type}/${p.id}`);
+    }
+    const writes = planned.filter((p) => p.action === 'create' || p.action === 'update' || p.action === 'delete');
+    for (const p of writes) {
+      if (!p.resource) continue;
+      try {
+        p.resource = await rewriteReferences(p.resource, idMap, fhirBase, (type, params) => services.findMatches(type, params, ctx, 2));
+        services.validation.assertValid(p.resource);
+      } catch (err) {
+        throw inEntry(err, p.index);
+      }
+    }
+
+    const results = await writeAll(services, writes, prefer, fhirBase);
+    for (const p of planned) {
+      if (p.action === 'noop') {
+        results.set(p.index, { status: 204 });
+      } else if (p.action === 'existing') {
+        results.set(p.index, writeResponse(withPrefer(p.request, prefer), fhirBase, p.existing!, 200, 'Already exists'));
+      } else if (p.action === 'read') {
+        // Reads run after the writes, so they see the transaction's results.
+        try {
+          results.set(p.index, await dispatch(p.request, ctx));
+        } catch (err) {
+          throw inEntry(err, p.index);
+        }
+      }
+    }
+    const entries: BundleEntry[] = parsed.map((p) => {
+      const plan = planned.find((x) => x.index === p.index)!;
+      const fullUrl = plan.type && plan.id && plan.action !== 'read' ? `${fhirBase}/${plan.type}/${plan.id}` : undefined;
+      return responseEntry(results.get(p.index)!, fullUrl);
+    });
+    return { status: 200, body: { resourceType: 'Bundle', type: 'transaction-response', entry: entries } };
+  } finally {
+    await Promise.all(held.map((release) => release().catch(() => undefined)));
   }
-  const entries: BundleEntry[] = parsed.map((p) => {
-    const plan = planned.find((x) => x.index === p.index)!;
-    const fullUrl = plan.type && plan.id && plan.action !== 'read' ? `${fhirBase}/${plan.type}/${plan.id}` : undefined;
-    return responseEntry(results.get(p.index)!, fullUrl);
+}
+
+/** Stages, commits and applies the writes; a failure before the commit leaves nothing behind. */
+async function writeAll(services: FhirServices, writes: PlannedEntry[], prefer: string | undefined, fhirBase: string): Promise<Map<number, FhirResponse>> {
+  const results = new Map<number, FhirResponse>();
+  if (writes.length === 0) return results;
+  const staged = new Map<StagedWrite, PlannedEntry>();
+  for (const p of writes) {
+    const method = p.request.method === 'PATCH' ? 'PATCH' : p.request.method === 'DELETE' ? 'DELETE' : p.request.method === 'POST' ? 'POST' : 'PUT';
+    const kind = p.action as StagedWrite['kind'];
+    staged.set({ kind, type: p.type!, id: p.id!, priorVid: p.priorVid, resource: p.resource, method }, p);
+  }
+  const list = [...staged.keys()];
+  const tx = await services.journal.begin(list.map(({ type, id, priorVid }) => ({ type, id, priorVid })));
+  let claims: Claim[];
+  try {
+    claims = await services.journal.stage(tx, list, (w, err) => inEntry(err, staged.get(w)!.index));
+  } catch (err) {
+    await services.journal.rollback(tx);
+    throw err;
+  }
+  await services.journal.commit(tx, claims);
+  list.forEach((w, i) => {
+    const p = staged.get(w)!;
+    const claim = claims[i];
+    if (!claim.doc) {
+      results.set(p.index, { status: 204, headers: { ETag: etagOf(claim.vid) } });
+      return;
+    }
+    const status = claim.created ? 201 : 200;
+    const message = `${claim.created ? 'Created' : 'Updated'} ${p.type}/${p.id}`;
+    results.set(p.index, writeResponse(withPrefer(p.request, prefer), fhirBase, toStoredResource(claim.doc), status, message));
   });
-  return { status: 200, body: { resourceType: 'Bundle', type: 'transaction-response', entry: entries } };
+  return results;
 }
 
 function withPrefer(req: FhirRequest, prefer: string | undefined): FhirRequest {
   return { ...req, headers: { ...req.headers, prefer } };
 }
 
-async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessContext): Promise<PlannedEntry> {
+async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessContext, held: Release[]): Promise<PlannedEntry> {
   const { request } = p;
   const segments = splitPath(request.path);
   const base: PlannedEntry = { ...p, action: 'read', priorVid: 0 };
@@ -163,7 +163,13 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
     const resource = resourceFromBody(request, type);
     const ifNoneExist = request.headers['if-none-exist'];
     if (ifNoneExist) {
-      const existing = await resolveConditional(services, type, criteriaParams(ifNoneExist), ctx);
+      const criteria = criteriaParams(ifNoneExist);
+      let existing = await resolveConditional(services, type, criteria, ctx);
+      if (!existing) {
+        // Held until the transaction ends, so a concurrent one with the same criteria finds ours.
+        held.push(await services.conditionalClaims.acquire(criteriaKey(type, criteria)));
+        existing = await resolveConditional(services, type, criteria, ctx);
+      }
       if (existing) return { ...base, action: 'existing', type, id: existing.resource.id, existing };
     }
     const { id: _ignored, ...body } = resource;
@@ -219,6 +225,24 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
   return { ...base, action: 'update', type, id: targetId, resource: { ...resource, id: targetId }, priorVid: current?.versionId ?? 0 };
 }
 
+/**
+ * fullUrl identifies an entry's resource within the Bundle: two entries with one fullUrl would
+ * leave references to it ambiguous (bdl-7). See: https://hl7.org/fhir/R4/bundle.html#bundle-unique
+ */
+function assertDistinctFullUrls(parsed: ParsedEntry[]): void {
+  const seen = new Map<string, number>();
+  for (const p of parsed) {
+    if (!p.fullUrl) continue;
+    const other = seen.get(p.fullUrl);
+    if (other !== undefined) {
+      throw badRequest(`Entries ${other} and ${p.index} have the same fullUrl ${p.fullUrl.slice(0, 200)}; fullUrl must be unique in a transaction`, [
+        `Bundle.entry[${p.index}].fullUrl`,
+      ]);
+    }
+    seen.set(p.fullUrl, p.index);
+  }
+}
+
 /** A transaction may touch each resource once (R4 http.html#trules). */
 function assertDistinctTargets(planned: PlannedEntry[]): void {
   const seen = new Map<string, number>();
@@ -231,29 +255,4 @@ function assertDistinctTargets(planned: PlannedEntry[]): void {
     }
     seen.set(key, p.index);
   }
-}
-
-async function applyWrite(
-  services: FhirServices,
-  p: PlannedEntry,
-  tx: string,
-  prefer: string | undefined,
-  fhirBase: string,
-): Promise<FhirResponse> {
-  const repo = services.repo;
-  const req = withPrefer(p.request, prefer);
-  if (p.action === 'delete') {
-    const result = await repo.delete(p.type!, p.id!, { tx, expectedVid: p.priorVid, method: 'DELETE' });
-    return { status: 204, headers: result.versionId ? { ETag: `W/"${result.versionId}"` } : {} };
-  }
-  if (p.action === 'create') {
-    const stored = await repo.create(p.resource!, { id: p.id, tx, method: 'POST' });
-    return writeResponse(req, fhirBase, stored, 201, `Created ${p.type}/${p.id}`);
-  }
-  const { stored, created } = await repo.update(p.resource as Resource & { id: string }, {
-    tx,
-    expectedVid: p.priorVid,
-    method: p.request.method === 'PATCH' ? 'PATCH' : 'PUT',
-  });
-  return writeResponse(req, fhirBase, stored, created ? 201 : 200, `${created ? 'Created' : 'Updated'} ${p.type}/${p.id}`);
 }

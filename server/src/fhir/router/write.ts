@@ -5,6 +5,7 @@ import { badRequest, conflict, informational, notFound, OperationOutcomeError, p
 import type { AccessContext, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
 import { applyJsonPatch } from './json-patch.ts';
 import { parseVersionTag, readResponse, versionHeaders, writeResponse } from './http-semantics.ts';
+import { criteriaKey } from '../repo/conditional-claims.ts';
 import { assertBodyIdMatches, assertValidId, criteriaParams, resourceFromBody } from './request-body.ts';
 import type { FhirServices } from './services.ts';
 
@@ -27,13 +28,21 @@ export async function resolveConditional(
 export async function create(services: FhirServices, req: FhirRequest, ctx: AccessContext, type: string): Promise<FhirResponse> {
   const resource = resourceFromBody(req, type);
   const ifNoneExist = req.headers['if-none-exist'];
-  if (ifNoneExist) {
-    const existing = await resolveConditional(services, type, criteriaParams(ifNoneExist), ctx);
-    if (existing) {
-      // See: https://hl7.org/fhir/R4/http.html#ccreate — one match: 200 OK, nothing created.
-      return writeResponse(req, fhirBaseOf(services), existing, 200, `${type}/${existing.resource.id} already exists`);
-    }
-  }
+  if (!ifNoneExist) return createNew(services, req, type, resource);
+  const criteria = criteriaParams(ifNoneExist);
+  const found = (existing: StoredResource) =>
+    // See: https://hl7.org/fhir/R4/http.html#ccreate — one match: 200 OK, nothing created.
+    writeResponse(req, fhirBaseOf(services), existing, 200, `${type}/${existing.resource.id} already exists`);
+  const existing = await resolveConditional(services, type, criteria, ctx);
+  if (existing) return found(existing);
+  // Under the claim on these criteria no one else creates a match: search again, then create.
+  return services.conditionalClaims.hold(criteriaKey(type, criteria), async () => {
+    const again = await resolveConditional(services, type, criteria, ctx);
+    return again ? found(again) : createNew(services, req, type, resource);
+  });
+}
+
+async function createNew(services: FhirServices, req: FhirRequest, type: string, resource: Resource): Promise<FhirResponse> {
   // The server assigns ids on create; a client's id is ignored (R4 http.html#create).
   const { id: _ignored, ...withoutId } = resource;
   services.validation.assertValid(withoutId as Resource);
@@ -65,15 +74,22 @@ export async function conditionalUpdate(
   type: string,
 ): Promise<FhirResponse> {
   const resource = resourceFromBody(req, type);
-  const match = await resolveConditional(services, type, criteriaOf(req), ctx);
-  if (match) {
+  const criteria = criteriaOf(req);
+  const updateMatch = (match: StoredResource) => {
     if (resource.id !== undefined && resource.id !== match.resource.id) {
-      throw badRequest(`The body's id "${resource.id}" is not the id of the matching ${type} (${match.resource.id})`, ['id']);
+      throw badRequest(`The body's id "${String(resource.id).slice(0, 70)}" is not the id of the matching ${type} (${match.resource.id})`, ['id']);
     }
     return update(services, { ...req, body: { ...resource, id: match.resource.id } }, ctx, type, match.resource.id);
-  }
-  if (resource.id !== undefined) return update(services, req, ctx, type, resource.id);
-  return create(services, { ...req, headers: { ...req.headers, 'if-none-exist': undefined } }, ctx, type);
+  };
+  const match = await resolveConditional(services, type, criteria, ctx);
+  if (match) return updateMatch(match);
+  // No match: it creates, under the claim on these criteria (see create), unless one appeared.
+  return services.conditionalClaims.hold(criteriaKey(type, criteria), async () => {
+    const again = await resolveConditional(services, type, criteria, ctx);
+    if (again) return updateMatch(again);
+    if (resource.id !== undefined) return update(services, req, ctx, type, resource.id);
+    return createNew(services, req, type, resource);
+  });
 }
 
 export async function patch(

@@ -18,6 +18,7 @@
 // they are rare (an identifier changed, a resource deleted) and harmless.
 import type { Db, Document } from 'mongodb';
 import { findBounded } from '../../db/bounded-find.ts';
+import { isDuplicateKeyOnly } from '../../db/write-errors.ts';
 import type { TokenIndex } from './index-values/shapes.ts';
 import { isResourceType, searchParamRegistry } from './registry.ts';
 
@@ -49,13 +50,6 @@ export function documentKeys(type: string, sp: Record<string, unknown> | undefin
   }
   return keys;
 }
-
-const isDuplicateKeyOnly = (err: unknown): boolean => {
-  const e = err as { code?: number; writeErrors?: Array<{ code?: number }> | { code?: number } };
-  if (e?.code === 11000 && !e.writeErrors) return true;
-  const list = Array.isArray(e?.writeErrors) ? e.writeErrors : e?.writeErrors ? [e.writeErrors] : [];
-  return list.length > 0 && list.every((w) => w.code === 11000);
-};
 
 export class KeyHints {
   private readonly keys;
