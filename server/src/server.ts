@@ -52,7 +52,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const recovered = await journal.recover({ waitForLeases: true });
     if (recovered > 0) log.warn({ recovered }, 'rolled back transactions left by a previous run');
     journal.startSweeping();
-    const validator = await createValidator({ requireProfiles: config.requireProfiles, profilesDir: config.profilesDir });
+    const validator = await createValidator({
+      requireProfiles: config.requireProfiles,
+      profilesDir: config.profilesDir,
+      maxDepth: config.maxJsonDepth,
+    });
     const profilesByType = validator.supportedProfiles();
     const search = createSearch({ config, repo, keyHints });
     const services: FhirServices = {

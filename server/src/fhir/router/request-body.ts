@@ -27,7 +27,19 @@ export function resourceFromBody(req: FhirRequest, type: string): Resource {
   if (resourceType !== type) {
     throw badRequest(`The body holds a ${resourceType.slice(0, 70)} but the URL names ${type}`, ['resourceType']);
   }
+  // Everything downstream compares, slices and stores the id as a string (R4 json.html: id is a
+  // JSON string); a number or object here used to surface as a 500 or as `"12345" does not match "12345"`.
+  const id = (body as { id?: unknown }).id;
+  if (id !== undefined && typeof id !== 'string') {
+    throw badRequest(`The resource's id must be a JSON string (e.g. "id": "123"), not ${jsonTypeOf(id)}`, [`${type}.id`]);
+  }
   return body as Resource;
+}
+
+function jsonTypeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** For update: the body's id must be present and equal the URL's. */
