@@ -394,4 +394,25 @@ describe('FHIR REST: bad input', () => {
     );
     expect((await fhirFetch<Patient>(`${fhirUrl}/Patient/${id}`)).body.meta?.versionId).to.equal('1');
   });
+
+  it('a percent-escape in a query, form or If-None-Exist that is not UTF-8 is a 400, not a search for U+FFFD', async () => {
+    const before = await typeVersions('Patient');
+    // Each was read with U+FFFD in place of the bytes and searched for (or created on no match).
+    await expectOutcome(await fhirFetch(`${fhirUrl}/Patient?name=%FF`), 400, /query string cannot be decoded: "%FF"/);
+    await expectOutcome(await fhirFetch(`${fhirUrl}/Patient?family=a%ED%A0%80b`), 400, /cannot be decoded/);
+    await expectOutcome(await fhirFetch(`${fhirUrl}/Patient?name=50%`), 400, /cannot be decoded/);
+    await expectOutcome(
+      await fhirFetch(`${fhirUrl}/Patient/_search`, { method: 'POST', raw: 'name=%C3', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      400,
+      /form body cannot be decoded/,
+    );
+    await expectOutcome(
+      await fhirFetch(`${fhirUrl}/Patient`, { method: 'POST', body: { resourceType: 'Patient' }, headers: { 'if-none-exist': 'identifier=urn:x|%FF' } }),
+      400,
+      /conditional criteria cannot be decoded/,
+    );
+    expect(await typeVersions('Patient')).to.equal(before);
+    // Proper escapes still work.
+    expect((await fhirFetch(`${fhirUrl}/Patient?name=M%C3%BCller%20x&_count=1`)).status).to.equal(200);
+  });
 });

@@ -4,8 +4,8 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import type { Logger } from '../../logger.ts';
 import { loggableError } from '../../loggable-error.ts';
 import { decodeUtf8, parseFaithfulJson } from '../json/faithful-json.ts';
-import { badRequest, OperationOutcomeError, issue, outcome } from '../outcome.ts';
-import { decodeRequestPath } from '../request-path.ts';
+import { OperationOutcomeError, issue, outcome } from '../outcome.ts';
+import { decodeQueryParams, decodeRequestPath } from '../request-url.ts';
 import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
 import { bodyReaderFailure } from './body-reader-errors.ts';
 import { assertAcceptsJson, assertUtf8Charset, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
@@ -30,12 +30,7 @@ export interface FhirHttpOptions {
 
 function queryParams(originalUrl: string): Array<[string, string]> {
   const q = originalUrl.indexOf('?');
-  if (q < 0) return [];
-  try {
-    return [...new URLSearchParams(originalUrl.slice(q + 1)).entries()];
-  } catch {
-    throw badRequest('The query string cannot be decoded');
-  }
+  return q < 0 ? [] : decodeQueryParams(originalUrl.slice(q + 1));
 }
 
 function parseBody(raw: Buffer | undefined, contentTypeHeader: string | undefined, maxJsonDepth: number): unknown {
@@ -52,7 +47,7 @@ function parseBody(raw: Buffer | undefined, contentTypeHeader: string | undefine
   assertUtf8Charset(contentTypeHeader);
   // Refused rather than decoded with U+FFFD in place of what was sent (see faithful-json.ts).
   const text = decodeUtf8(raw);
-  if (contentType === 'application/x-www-form-urlencoded') return [...new URLSearchParams(text).entries()];
+  if (contentType === 'application/x-www-form-urlencoded') return decodeQueryParams(text, 'The form body');
   return parseFaithfulJson(text, maxJsonDepth);
 }
 

@@ -4,7 +4,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, FhirResource as Resource
 import { decodeUtf8, parseFaithfulJson } from '../json/faithful-json.ts';
 import { DEEPEST_STORABLE_JSON } from '../json/nesting-depth.ts';
 import { badRequest, OperationOutcomeError, outcome, issue } from '../outcome.ts';
-import { decodeRequestPath } from '../request-path.ts';
+import { decodeQueryParams, decodeRequestPath } from '../request-url.ts';
 import type { FhirMethod, FhirRequest, FhirResponse } from '../types.ts';
 
 const METHODS: FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -76,7 +76,7 @@ export function parseEntry(entry: BundleEntry, index: number, fhirBase: string):
   url = url.replace(/^\/+/, '');
   const q = url.indexOf('?');
   const path = q >= 0 ? url.slice(0, q) : url;
-  const params = q >= 0 ? [...new URLSearchParams(url.slice(q + 1)).entries()] : [];
+  const params = q >= 0 ? decodeQueryParams(url.slice(q + 1), `${where}.request.url`) : [];
   const headers: FhirRequest['headers'] = {};
   for (const [field, header] of CONDITIONAL_HEADERS) {
     const value: unknown = req[field];

@@ -3,6 +3,7 @@
 import type { FhirResource as Resource } from 'fhir/r4';
 import { badRequest, notFound } from '../outcome.ts';
 import { isResourceType } from '../definitions.ts';
+import { decodeQueryParams } from '../request-url.ts';
 import type { FhirRequest } from '../types.ts';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -53,7 +54,7 @@ export function assertBodyIdMatches(resource: Resource, id: string): void {
 /** Search criteria from a conditional header or URL (e.g. If-None-Exist: identifier=a|b). */
 export function criteriaParams(query: string): Array<[string, string]> {
   const q = query.startsWith('?') ? query.slice(1) : query;
-  const params = [...new URLSearchParams(q).entries()];
+  const params = decodeQueryParams(q, 'The conditional criteria');
   if (params.length === 0) throw badRequest('Conditional criteria must name at least one search parameter');
   return params;
 }
