@@ -19,14 +19,14 @@ export function pathBeyondDepth(value: unknown, maxDepth: number): string | unde
   const nodes: object[] = [value];
   const depths: number[] = [1];
   while (nodes.length > 0) {
-    const node = nodes.pop()!;
-    const depth = depths.pop()!;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
+    const node = nodes.pop() as Record<string, unknown>;
+    const childDepth = (depths.pop() as number) + 1;
+    for (const key in node) {
+      const child = node[key];
       if (typeof child !== 'object' || child === null) continue;
-      if (depth + 1 > maxDepth) return pathTo(value, child);
+      if (childDepth > maxDepth) return pathTo(value, child);
       nodes.push(child);
-      depths.push(depth + 1);
+      depths.push(childDepth);
     }
   }
   return undefined;
