@@ -78,7 +78,10 @@ export function createApp(deps: AppDependencies): Express {
   // The FHIR endpoint writes helmet's headers and the request id itself, with its own headers in
   // one step (see fhir-http-handler.ts); it answers every request under /fhir.
   const commonHeaders = [...securityHeaders].flat();
-  app.use('/fhir', createFhirHttpHandler({ interaction: deps.fhir, maxBodyBytes: config.maxBodyBytes, log, commonHeaders }));
+  app.use(
+    '/fhir',
+    createFhirHttpHandler({ interaction: deps.fhir, maxBodyBytes: config.maxBodyBytes, maxJsonDepth: config.maxJsonDepth, log, commonHeaders }),
+  );
 
   // Everything else gets them here.
   app.use((_req, res, next) => {

@@ -19,6 +19,16 @@ export interface ServerConfig {
   maxBodyBytes: number;
   /** Largest number of entries accepted in a batch or transaction Bundle. */
   maxBundleEntries: number;
+  /**
+   * Deepest nesting of objects and arrays accepted in a request body or a resource to be stored
+   * (`{}` is 1, `{"a":[{}]}` is 3). Checked before anything walks the JSON recursively, so that a
+   * hostile body cannot overflow the stack. Real resources stay far below the default of 64: a
+   * QuestionnaireResponse nests 4 levels per level of answered questions, so a transaction Bundle
+   * (3 levels) holding one whose coded answers nest 12 questions deep reaches about 55. At
+   * most 99: MongoDB nests documents at most 100 levels, and a resource sits one level below the
+   * top of its document.
+   */
+  maxJsonDepth: number;
   /** pino log level. */
   logLevel: string;
   /** Default and maximum page size for history (and later search). */
@@ -58,6 +68,12 @@ function intFrom(name: string, value: string | undefined, fallback: number): num
   return n;
 }
 
+function intBetween(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  const n = intFrom(name, value, fallback);
+  if (n < min || n > max) throw new Error(`Configuration: ${name} must be between ${min} and ${max}, got "${value}"`);
+  return n;
+}
+
 function bytesFrom(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
@@ -94,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: path.resolve(rootDir, env.DATA_DIR || '.data'),
     maxBodyBytes: bytesFrom('MAX_BODY_SIZE', env.MAX_BODY_SIZE, 16 * 1024 * 1024),
     maxBundleEntries: intFrom('MAX_BUNDLE_ENTRIES', env.MAX_BUNDLE_ENTRIES, 5000),
+    maxJsonDepth: intBetween('MAX_JSON_DEPTH', env.MAX_JSON_DEPTH, 64, 16, 99),
     logLevel: env.LOG_LEVEL || 'info',
     defaultPageSize: intFrom('DEFAULT_PAGE_SIZE', env.DEFAULT_PAGE_SIZE, 20),
     maxPageSize: intFrom('MAX_PAGE_SIZE', env.MAX_PAGE_SIZE, 1000),

@@ -62,7 +62,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       log.error({ err: { name: (err as Error).name } }, 'settling claims of a stopped server failed'),
     );
     journal.startSweeping();
-    const validator = await createValidator({ requireProfiles: config.requireProfiles, profilesDir: config.profilesDir });
+    const validator = await createValidator({
+      requireProfiles: config.requireProfiles,
+      profilesDir: config.profilesDir,
+      maxDepth: config.maxJsonDepth,
+    });
     const profilesByType = validator.supportedProfiles();
     const search = createSearch({ config, repo, keyHints });
     const services: FhirServices = {

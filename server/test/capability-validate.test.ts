@@ -57,6 +57,49 @@ describe('FHIR REST: metadata', () => {
     const history = await fhirFetch<Bundle>(`${fhirUrl}/Patient/_history?_count=1`);
     expect(history.status).to.equal(200);
   });
+
+  it('declares _include and _revinclude per type, and search accepts every value declared for Patient', async () => {
+    const resources = cs.rest![0].resource!;
+    const patient = resources.find((r) => r.type === 'Patient')!;
+    expect(patient.searchInclude).to.include.members(['*', 'Patient:organization', 'Patient:general-practitioner', 'Patient:link']);
+    expect(patient.searchRevInclude).to.include.members(['Observation:subject', 'Observation:patient', 'Encounter:patient', 'Appointment:actor']);
+    // Parameters that may point at any type are named once, not under each of the 146 types.
+    expect(patient.searchRevInclude).to.not.include('Provenance:target');
+    expect(cs.rest![0].documentation).to.match(/_revinclude takes these parameters.*Provenance:target/);
+    const observation = resources.find((r) => r.type === 'Observation')!;
+    expect(observation.searchInclude).to.include.members(['*', 'Observation:subject', 'Observation:performer']);
+    expect(observation.searchRevInclude).to.include('Observation:has-member');
+    // Each claim can be exercised.
+    for (const value of patient.searchInclude!) {
+      const res = await fhirFetch(`${fhirUrl}/Patient?_include=${encodeURIComponent(value)}&_count=1`);
+      expect(res.status, `_include=${value}: ${res.text.slice(0, 200)}`).to.equal(200);
+    }
+    for (const value of [...patient.searchRevInclude!, 'Provenance:target']) {
+      const res = await fhirFetch(`${fhirUrl}/Patient?_revinclude=${encodeURIComponent(value)}&_count=1`);
+      expect(res.status, `_revinclude=${value}: ${res.text.slice(0, 200)}`).to.equal(200);
+    }
+  });
+
+  it('answers _summary and _elements on metadata like a read; _summary=count is a 400', async () => {
+    const full = await fhirFetch<CapabilityStatement>(`${fhirUrl}/metadata`);
+    const summary = await fhirFetch<CapabilityStatement>(`${fhirUrl}/metadata?_summary=true`);
+    expect(summary.status).to.equal(200);
+    // The summary keeps each type's name, profiles and operations, not its search parameters.
+    expect(summary.text.length).to.be.below(full.text.length / 10);
+    expect(summary.body.meta?.tag?.map((t) => t.code)).to.include('SUBSETTED');
+    expect(summary.body.fhirVersion).to.equal('4.0.1');
+    const patient = summary.body.rest![0].resource!.find((r) => r.type === 'Patient')!;
+    expect(Object.keys(patient).sort()).to.deep.equal(['operation', 'supportedProfile', 'type']);
+    const appointment = summary.body.rest![0].resource!.find((r) => r.type === 'Appointment')!;
+    expect(appointment.supportedProfile).to.include('https://health-records.dev/fhir/StructureDefinition/portal-appointment');
+    const elements = await fhirFetch<CapabilityStatement>(`${fhirUrl}/metadata?_elements=software`);
+    expect(Object.keys(elements.body).sort()).to.deep.equal(['date', 'fhirVersion', 'format', 'kind', 'meta', 'resourceType', 'software', 'status']);
+    const count = await fhirFetch(`${fhirUrl}/metadata?_summary=count`);
+    expect(count.status).to.equal(400);
+    expect(count.text).to.match(/_summary=count applies to searches/);
+    // The full statement is unchanged by the shaped ones (it is built once and kept).
+    expect((await fhirFetch(`${fhirUrl}/metadata`)).text.replace(/"date":"[^"]*"/, '')).to.equal(full.text.replace(/"date":"[^"]*"/, ''));
+  });
 });
 
 describe('FHIR REST: $validate', () => {

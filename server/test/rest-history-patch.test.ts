@@ -28,6 +28,23 @@ describe('FHIR REST: history', () => {
     expect(e[2].fullUrl).to.equal(`${fhirUrl}/Patient/${p.id}`);
   });
 
+  it('the history entry of a DELETE carries the status the DELETE answered', async () => {
+    const rest = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient' } })) as Patient;
+    const deleted = await fhirFetch(`${fhirUrl}/Patient/${rest.id}`, { method: 'DELETE' });
+    expect(deleted.status).to.equal(200);
+    const restHistory = (await fhirFetch<Bundle>(`${fhirUrl}/Patient/${rest.id}/_history`)).body;
+    expect(restHistory.entry!.map((e) => e.response?.status)).to.deep.equal(['200', '201']);
+
+    const inTx = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient' } })) as Patient;
+    const tx = await fhirFetch<Bundle>(fhirUrl, {
+      method: 'POST',
+      body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url: `Patient/${inTx.id}` } }] },
+    });
+    const answered = tx.body.entry![0].response!.status.split(' ')[0];
+    const txHistory = (await fhirFetch<Bundle>(`${fhirUrl}/Patient/${inTx.id}/_history`)).body;
+    expect(txHistory.entry![0].response?.status).to.equal(answered);
+  });
+
   it('type and system history page with next links until every version is seen, honouring _since', async () => {
     const marker = new Date();
     await new Promise((r) => setTimeout(r, 5));

@@ -14,6 +14,23 @@ export function mediaTypeOf(header: string | undefined): string | undefined {
   return header.split(';')[0].trim().toLowerCase() || undefined;
 }
 
+/**
+ * Refuses (415) a body whose Content-Type names a charset other than UTF-8: FHIR's JSON is UTF-8,
+ * and a body in UTF-16 or Latin-1 read as UTF-8 would be stored garbled. The charset name is
+ * case-insensitive (RFC 2046 §4.1.2); "utf8" is a common alias of it.
+ * See: https://hl7.org/fhir/R4/http.html#mime-type
+ */
+export function assertUtf8Charset(header: string | undefined): void {
+  if (!header) return;
+  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(header);
+  if (!m) return;
+  const charset = (m[1] ?? m[2]).toLowerCase();
+  if (charset === 'utf-8' || charset === 'utf8') return;
+  throw new OperationOutcomeError(415, [
+    issue('error', 'not-supported', `The charset "${charset.slice(0, 40)}" is not supported; FHIR requires UTF-8 (charset=utf-8)`),
+  ]);
+}
+
 const notAcceptable = (what: string) =>
   new OperationOutcomeError(406, [issue('error', 'not-supported', `${what} is not available: this server speaks JSON (application/fhir+json)`)]);
 

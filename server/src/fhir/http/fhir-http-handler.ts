@@ -2,9 +2,13 @@
 // interaction, and writes the FhirResponse (or the OperationOutcome of an error) back.
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../logger.ts';
-import { badRequest, OperationOutcomeError, issue, outcome } from '../outcome.ts';
+import { loggableError } from '../../loggable-error.ts';
+import { decodeUtf8, parseFaithfulJson } from '../json/faithful-json.ts';
+import { OperationOutcomeError, issue, outcome } from '../outcome.ts';
+import { decodeQueryParams, decodeRequestPath } from '../request-url.ts';
 import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
-import { assertAcceptsJson, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
+import { bodyReaderFailure } from './body-reader-errors.ts';
+import { assertAcceptsJson, assertUtf8Charset, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const FORWARDED_HEADERS = ['if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
@@ -12,6 +16,8 @@ const FORWARDED_HEADERS = ['if-match', 'if-none-exist', 'if-none-match', 'if-mod
 export interface FhirHttpOptions {
   interaction: FhirInteraction;
   maxBodyBytes: number;
+  /** Deepest nesting of a JSON body (config.maxJsonDepth), checked before it is parsed. */
+  maxJsonDepth: number;
   log: Logger;
   /** Builds the AccessContext of a request (the authorization issue replaces the default). */
   accessContext?: (req: Request, res: Response) => AccessContext;
@@ -24,16 +30,12 @@ export interface FhirHttpOptions {
 
 function queryParams(originalUrl: string): Array<[string, string]> {
   const q = originalUrl.indexOf('?');
-  if (q < 0) return [];
-  try {
-    return [...new URLSearchParams(originalUrl.slice(q + 1)).entries()];
-  } catch {
-    throw badRequest('The query string cannot be decoded');
-  }
+  return q < 0 ? [] : decodeQueryParams(originalUrl.slice(q + 1));
 }
 
-function parseBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
+function parseBody(raw: Buffer | undefined, contentTypeHeader: string | undefined, maxJsonDepth: number): unknown {
   if (!raw || raw.length === 0) return undefined;
+  const contentType = mediaTypeOf(contentTypeHeader);
   if (!contentType) {
     throw new OperationOutcomeError(415, [issue('error', 'not-supported', 'A request body needs a Content-Type, e.g. application/fhir+json')]);
   }
@@ -42,18 +44,14 @@ function parseBody(raw: Buffer | undefined, contentType: string | undefined): un
       issue('error', 'not-supported', `Content-Type ${contentType.slice(0, 60)} is not supported; send application/fhir+json`),
     ]);
   }
-  const text = raw.toString('utf8');
-  if (contentType === 'application/x-www-form-urlencoded') return [...new URLSearchParams(text).entries()];
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new OperationOutcomeError(400, [
-      issue('error', 'structure', `The body is not valid JSON: ${(err as Error).message.slice(0, 200)}`),
-    ]);
-  }
+  assertUtf8Charset(contentTypeHeader);
+  // Refused rather than decoded with U+FFFD in place of what was sent (see faithful-json.ts).
+  const text = decodeUtf8(raw);
+  if (contentType === 'application/x-www-form-urlencoded') return decodeQueryParams(text, 'The form body');
+  return parseFaithfulJson(text, maxJsonDepth);
 }
 
-function toFhirRequest(req: Request): FhirRequest {
+function toFhirRequest(req: Request, maxJsonDepth: number): FhirRequest {
   const headers: FhirRequest['headers'] = {};
   for (const name of FORWARDED_HEADERS) {
     const v = req.headers[name];
@@ -61,7 +59,7 @@ function toFhirRequest(req: Request): FhirRequest {
   }
   const contentType = mediaTypeOf(req.headers['content-type']);
   const params = queryParams(req.originalUrl);
-  let body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, contentType);
+  let body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, req.headers['content-type'], maxJsonDepth);
   // POST [type]/_search carries its parameters as a form: they join the query's.
   // See: https://hl7.org/fhir/R4/http.html#search
   if (contentType === 'application/x-www-form-urlencoded') {
@@ -71,12 +69,7 @@ function toFhirRequest(req: Request): FhirRequest {
     params.push(...(body as Array<[string, string]>));
     body = undefined;
   }
-  let path: string;
-  try {
-    path = decodeURIComponent(req.path.replace(/^\/+/, '').replace(/\/+$/, ''));
-  } catch {
-    throw badRequest('The URL path cannot be decoded');
-  }
+  const path = decodeRequestPath(req.path);
   return { method: req.method as FhirMethod, path, params, headers, body, contentType };
 }
 
@@ -105,15 +98,9 @@ function send(res: Response, req: Request, result: FhirResponse, pretty: boolean
 
 export function errorResponse(err: unknown, log: Logger, requestId: string): FhirResponse {
   if (err instanceof OperationOutcomeError) return { status: err.status, body: err.outcome };
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.too.large') {
-    return { status: 413, body: outcome([issue('error', 'too-costly', 'The request body is larger than this server accepts')]) };
-  }
-  if (e?.type === 'request.aborted' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return { status: 400, body: outcome([issue('error', 'invalid', 'The request body could not be read')]) };
-  }
-  // Unexpected: log the error (never the request's contents) and answer without internals.
-  log.error({ requestId, err: { message: e?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+  // Unexpected: log what the error is and where it happened, never its message (database errors
+  // quote the values they refused), and answer without internals.
+  log.error({ requestId, err: loggableError(err) }, 'unhandled error');
   return {
     status: 500,
     body: outcome([issue('fatal', 'exception', `Internal error; quote request id ${requestId} when reporting it`)]),
@@ -138,7 +125,7 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
     const pretty = /[?&]_pretty=true(&|$)/.test(req.originalUrl);
     let result: FhirResponse;
     try {
-      const fhirReq = toFhirRequest(req);
+      const fhirReq = toFhirRequest(req, options.maxJsonDepth);
       assertAcceptsJson(param(fhirReq, '_format'), req.headers.accept);
       result = await options.interaction(fhirReq, contextOf(req, res));
     } catch (err) {
@@ -154,8 +141,8 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
       return;
     }
     readBody(req, res, (err?: unknown) => {
-      // Errors of the body reader (too large, aborted upload) are answered like any other.
-      if (err) send(res, req, errorResponse(err, options.log, requestIdOf(res)), false, commonHeaders);
+      // The body reader's 4xx (too large, bad Content-Encoding, aborted upload) are the client's.
+      if (err) send(res, req, bodyReaderFailure(err) ?? errorResponse(err, options.log, requestIdOf(res)), false, commonHeaders);
       else void handle(req, res);
     });
   };

@@ -16,6 +16,9 @@ function unwrap(req: FhirRequest, type: string): { resource?: Resource; mode: Mo
   let resource: Resource | undefined;
   if (body && typeof body === 'object' && (body as Resource).resourceType === 'Parameters' && type !== 'Parameters') {
     const parameters = (body as Parameters).parameter ?? [];
+    if (!Array.isArray(parameters) || parameters.some((p) => typeof p !== 'object' || p === null)) {
+      throw badRequest('Parameters.parameter must be an array of parameters', ['Parameters.parameter']);
+    }
     resource = parameters.find((p) => p.name === 'resource')?.resource;
     mode = (parameters.find((p) => p.name === 'mode')?.valueCode as Mode) ?? mode;
     for (const p of parameters) if (p.name === 'profile' && p.valueUri) profiles.push(p.valueUri);

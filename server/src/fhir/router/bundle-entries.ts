@@ -1,10 +1,21 @@
 // Reading the entries of a batch or transaction Bundle into FhirRequests, and writing their
 // results back as response entries. See: https://hl7.org/fhir/R4/http.html#transaction
 import type { Bundle, BundleEntry, BundleEntryResponse, FhirResource as Resource } from 'fhir/r4';
+import { decodeUtf8, parseFaithfulJson } from '../json/faithful-json.ts';
+import { DEEPEST_STORABLE_JSON } from '../json/nesting-depth.ts';
 import { badRequest, OperationOutcomeError, outcome, issue } from '../outcome.ts';
+import { decodeQueryParams, decodeRequestPath } from '../request-url.ts';
 import type { FhirMethod, FhirRequest, FhirResponse } from '../types.ts';
 
 const METHODS: FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** entry.request's elements that stand for HTTP headers of the entry's request. */
+const CONDITIONAL_HEADERS = [
+  ['ifMatch', 'if-match'],
+  ['ifNoneExist', 'if-none-exist'],
+  ['ifNoneMatch', 'if-none-match'],
+  ['ifModifiedSince', 'if-modified-since'],
+] as const;
 
 export interface ParsedEntry {
   index: number;
@@ -65,13 +76,15 @@ export function parseEntry(entry: BundleEntry, index: number, fhirBase: string):
   url = url.replace(/^\/+/, '');
   const q = url.indexOf('?');
   const path = q >= 0 ? url.slice(0, q) : url;
-  const params = q >= 0 ? [...new URLSearchParams(url.slice(q + 1)).entries()] : [];
+  const params = q >= 0 ? decodeQueryParams(url.slice(q + 1), `${where}.request.url`) : [];
   const headers: FhirRequest['headers'] = {};
-  if (req.ifMatch) headers['if-match'] = req.ifMatch;
-  if (req.ifNoneExist) headers['if-none-exist'] = req.ifNoneExist;
-  if (req.ifNoneMatch) headers['if-none-match'] = req.ifNoneMatch;
-  if (req.ifModifiedSince) headers['if-modified-since'] = req.ifModifiedSince;
-  const request: FhirRequest = { method, path: decodeURIComponent(path), params, headers };
+  for (const [field, header] of CONDITIONAL_HEADERS) {
+    const value: unknown = req[field];
+    if (value === undefined || value === '') continue;
+    if (typeof value !== 'string') throw badRequest(`${where}.request.${field} must be a string`, [`${where}.request.${field}`]);
+    headers[header] = value;
+  }
+  const request: FhirRequest = { method, path: decodeRequestPath(path, `${where}.request.url`), params, headers };
   if (entry.resource !== undefined) {
     request.body = entry.resource;
     // A PATCH entry carries its patch as a Binary (R4 http.html#patch); FHIRPath Patch is not supported.
@@ -81,15 +94,17 @@ export function parseEntry(entry: BundleEntry, index: number, fhirBase: string):
   return { index, fullUrl: typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined, request };
 }
 
-function patchFromBinary(resource: Resource, where: string): unknown {
-  if (resource.resourceType !== 'Binary' || typeof resource.data !== 'string') {
+/**
+ * The JSON Patch a PATCH entry carries in a Binary, read with the checks a request body gets
+ * (faithful-json.ts). Its nesting is held to what can be stored at all, which keeps the code that
+ * applies it safe; the patched resource then meets the configured limit when it is validated.
+ */
+function patchFromBinary(resource: Resource | null, where: string): unknown {
+  if (typeof resource !== 'object' || resource === null || resource.resourceType !== 'Binary' || typeof resource.data !== 'string') {
     throw badRequest(`${where}: a PATCH entry carries a JSON Patch as a Binary resource with base64 data`, [`${where}.resource`]);
   }
-  try {
-    return JSON.parse(Buffer.from(resource.data, 'base64').toString('utf8'));
-  } catch {
-    throw badRequest(`${where}: the Binary does not hold a JSON Patch document`, [`${where}.resource`]);
-  }
+  const source = { subject: `${where}: the JSON Patch in the Binary`, expression: `${where}.resource.data` };
+  return parseFaithfulJson(decodeUtf8(Buffer.from(resource.data, 'base64'), source), DEEPEST_STORABLE_JSON, source);
 }
 
 /** A response entry from an interaction's response. */

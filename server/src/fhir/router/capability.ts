@@ -6,15 +6,58 @@ import type {
   CapabilityStatementRestResourceSearchParam,
 } from 'fhir/r4';
 import { r4ResourceTypes } from '../definitions.ts';
+import { searchParamRegistry } from '../search/index.ts';
 import type { FhirServices } from './services.ts';
 import { OPERATIONS } from './operations.ts';
 
 const SOFTWARE_VERSION = '0.1.0';
 
+type ParametersOf = NonNullable<FhirServices['search']>['parametersOf'];
+
+interface IncludeDeclarations {
+  byType: Map<string, { include: string[]; revinclude: string[] }>;
+  /** Source:param of parameters that may reference a resource of any type. */
+  anyTarget: string[];
+}
+
+/**
+ * _include and _revinclude values per resource type, from the reference parameters search answers.
+ * _include takes Type:param and * (every reference parameter, execute/includes.ts); _revinclude
+ * takes Source:param for each parameter of another type that may point here (its targets, from
+ * the parameter's definition); a source of * is refused by search, so it is not declared.
+ * Eighty parameters may reference any type (Provenance:target, List:item, the knowledge
+ * artifacts' depends-on...): listed under every type they would add 335 KB to the statement
+ * (11,600 of its 12,600 revinclude values), so they are named once, in rest.documentation.
+ * See: https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.searchInclude
+ */
+function includeDeclarations(types: string[], parametersOf: ParametersOf): IncludeDeclarations {
+  const registry = searchParamRegistry();
+  const byType = new Map(types.map((t) => [t, { include: [] as string[], revinclude: [] as string[] }]));
+  const anyTarget: string[] = [];
+  for (const source of types) {
+    for (const p of parametersOf(source)) {
+      if (p.type !== 'reference') continue;
+      const value = `${source}:${p.name}`;
+      byType.get(source)!.include.push(value);
+      const targets = new Set(registry.get(source, p.name)?.targets ?? []);
+      // Reference(Any) lists every type but Parameters, which is never stored.
+      if (types.every((t) => t === 'Parameters' || targets.has(t))) {
+        anyTarget.push(value);
+        continue;
+      }
+      for (const target of targets) byType.get(target)?.revinclude.push(value);
+    }
+  }
+  for (const decl of byType.values()) if (decl.include.length > 0) decl.include.unshift('*');
+  return { byType, anyTarget };
+}
+
 export function capabilityStatement(services: FhirServices, startedAt: Date): CapabilityStatement {
   const search = services.search;
   const conditional = Boolean(search);
-  const resources: CapabilityStatementRestResource[] = [...r4ResourceTypes()].sort().map((type) => {
+  const types = [...r4ResourceTypes()].sort();
+  const includes = search ? includeDeclarations(types, search.parametersOf) : undefined;
+  const resources: CapabilityStatementRestResource[] = types.map((type) => {
     const interaction: CapabilityStatementRestResource['interaction'] = [
       { code: 'read' },
       { code: 'vread' },
@@ -44,6 +87,9 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
     };
     const profiles = services.supportedProfiles?.(type) ?? [];
     if (profiles.length) resource.supportedProfile = profiles;
+    const declared = includes?.byType.get(type);
+    if (declared?.include.length) resource.searchInclude = declared.include;
+    if (declared?.revinclude.length) resource.searchRevInclude = declared.revinclude;
     if (search) {
       const params: CapabilityStatementRestResourceSearchParam[] = search.parametersOf(type).map((p) => ({
         name: p.name,
@@ -74,6 +120,13 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
     rest: [
       {
         mode: 'server',
+        ...(includes?.anyTarget.length
+          ? {
+              documentation:
+                'Besides the searchRevInclude of each type, _revinclude takes these parameters, which may reference ' +
+                `a resource of any type, for every type: ${includes.anyTarget.join(', ')}.`,
+            }
+          : {}),
         resource: resources,
         interaction: systemInteractions,
         operation: OPERATIONS.filter((op) => op.level.includes('system')).map((op) => ({ name: op.name, definition: op.definition })),

@@ -1,5 +1,6 @@
 // Dispatches a FhirRequest to its interaction. No HTTP here: the same function serves REST,
 // batch entries and transaction reads. See: https://hl7.org/fhir/R4/http.html
+import type { CapabilityStatement } from 'fhir/r4';
 import { badRequest, methodNotAllowed, notFound, notSupported } from '../outcome.ts';
 import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse } from '../types.ts';
 import { processBatch } from './batch.ts';
@@ -8,6 +9,7 @@ import { capabilityStatement } from './capability.ts';
 import { history } from './history.ts';
 import { OPERATIONS } from './operations.ts';
 import { assertKnownType } from './request-body.ts';
+import { shapeResource, shapingOf } from './resource-shaping.ts';
 import type { FhirServices } from './services.ts';
 import { processTransaction } from './transaction.ts';
 import * as write from './write.ts';
@@ -15,6 +17,8 @@ import * as write from './write.ts';
 export function createFhirRouter(services: FhirServices): FhirInteraction {
   const startedAt = new Date();
   const fhirBase = `${services.config.baseUrl}/fhir`;
+  // Built on first use and kept: it describes the code, which does not change while running.
+  let capability: CapabilityStatement | undefined;
 
   const dispatch: FhirInteraction = async (req, ctx) => {
     const seg = req.path.split('/').filter((s) => s !== '');
@@ -34,7 +38,11 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
     const [first, second, third, fourth, ...rest] = seg;
     if (first === 'metadata' && seg.length === 1) {
       if (m !== 'GET') throw methodNotAllowed('metadata is read-only');
-      return { status: 200, body: capabilityStatement(services, startedAt) };
+      const shaping = shapingOf(req);
+      // _summary=count is for searches (R4 search.html#summary); metadata is a read.
+      if (shaping.summary === 'count') throw badRequest('_summary=count applies to searches, not to metadata', ['_summary']);
+      capability ??= capabilityStatement(services, startedAt);
+      return { status: 200, body: shapeResource(capability, shaping) };
     }
     if (first === '_history' && seg.length === 1) {
       if (m !== 'GET') throw methodNotAllowed('history is read-only');

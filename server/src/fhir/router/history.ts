@@ -30,6 +30,16 @@ function decodeCursor(token: string): Cursor {
   throw badRequest('The _cursor paging token is not valid; start again from the first page', ['_cursor']);
 }
 
+/**
+ * The status the interaction that made a version answered. A DELETE answers 200 with an
+ * OperationOutcome (write.ts), and 204 as a transaction entry (transaction.ts), whose versions
+ * carry the transaction's id.
+ */
+function historyStatus(h: HistoryDocument): string {
+  if (h.method === 'DELETE') return h.tx ? '204' : '200';
+  return h.vid === 1 && h.method !== 'PATCH' ? '201' : '200';
+}
+
 export async function history(
   services: FhirServices,
   req: FhirRequest,
@@ -66,7 +76,7 @@ export async function history(
       fullUrl: `${fhirBase}/${url}`,
       request: { method: h.method === 'PATCH' ? 'PATCH' : h.method, url: h.method === 'POST' ? h.type : url },
       response: {
-        status: h.method === 'DELETE' ? '204' : h.vid === 1 && h.method !== 'PATCH' ? '201' : '200',
+        status: historyStatus(h),
         etag: etagOf(h.vid),
         lastModified: h.ts.toISOString(),
       },

@@ -3,6 +3,7 @@
 import type { FhirResource as Resource } from 'fhir/r4';
 import { badRequest, notFound } from '../outcome.ts';
 import { isResourceType } from '../definitions.ts';
+import { decodeQueryParams } from '../request-url.ts';
 import type { FhirRequest } from '../types.ts';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -27,7 +28,19 @@ export function resourceFromBody(req: FhirRequest, type: string): Resource {
   if (resourceType !== type) {
     throw badRequest(`The body holds a ${resourceType.slice(0, 70)} but the URL names ${type}`, ['resourceType']);
   }
+  // Everything downstream compares, slices and stores the id as a string (R4 json.html: id is a
+  // JSON string); a number or object here used to surface as a 500 or as `"12345" does not match "12345"`.
+  const id = (body as { id?: unknown }).id;
+  if (id !== undefined && typeof id !== 'string') {
+    throw badRequest(`The resource's id must be a JSON string (e.g. "id": "123"), not ${jsonTypeOf(id)}`, [`${type}.id`]);
+  }
   return body as Resource;
+}
+
+function jsonTypeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** For update: the body's id must be present and equal the URL's. */
@@ -41,7 +54,7 @@ export function assertBodyIdMatches(resource: Resource, id: string): void {
 /** Search criteria from a conditional header or URL (e.g. If-None-Exist: identifier=a|b). */
 export function criteriaParams(query: string): Array<[string, string]> {
   const q = query.startsWith('?') ? query.slice(1) : query;
-  const params = [...new URLSearchParams(q).entries()];
+  const params = decodeQueryParams(q, 'The conditional criteria');
   if (params.length === 0) throw badRequest('Conditional criteria must name at least one search parameter');
   return params;
 }

@@ -1,7 +1,7 @@
 // _summary and _elements: return a subset of a resource, marked SUBSETTED.
 // See: https://hl7.org/fhir/R4/search.html#summary and https://hl7.org/fhir/R4/search.html#elements
 import type { Coding, FhirResource as Resource } from 'fhir/r4';
-import { elementNameOfKey, resourceElementFacts } from '../definitions.ts';
+import { backboneElementFacts, elementNameOfKey, resourceElementFacts, type ElementFacts } from '../definitions.ts';
 import { badRequest } from '../outcome.ts';
 import type { FhirRequest } from '../types.ts';
 
@@ -64,7 +64,29 @@ export function shapeResource(resource: Resource, shaping: Shaping): Resource {
     else if (summary === 'true') keep = facts?.summary.has(name) ?? false;
     else if (summary === 'text') keep = key === 'text' || (facts?.mandatory.has(name) ?? false);
     else keep = key !== 'text'; // data
-    if (keep) out[key] = source[key];
+    if (!keep) continue;
+    out[key] = summary === 'true' && !always.has(key) ? summaryOfElement(source[key], `${resource.resourceType}.${name}`) : source[key];
   }
   return markSubsetted(out as unknown as Resource);
+}
+
+/**
+ * _summary=true inside a backbone element: its summary children only, at every level (a
+ * CapabilityStatement's rest.resource keeps type, profiles and operations, not its 300 KB of
+ * search parameters). Elements of datatypes are kept whole.
+ */
+function summaryOfElement(value: unknown, path: string): unknown {
+  const backbone = backboneElementFacts(path);
+  if (!backbone || typeof value !== 'object' || value === null) return value;
+  const shape = (item: unknown) => (typeof item === 'object' && item !== null ? summaryOfObject(item as Record<string, unknown>, backbone) : item);
+  return Array.isArray(value) ? value.map(shape) : shape(value);
+}
+
+function summaryOfObject(node: Record<string, unknown>, backbone: { path: string; facts: ElementFacts }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(node)) {
+    const name = elementNameOfKey(backbone.facts, key);
+    if (backbone.facts.summary.has(name)) out[key] = summaryOfElement(node[key], `${backbone.path}.${name}`);
+  }
+  return out;
 }

@@ -19,6 +19,7 @@
  *   six central types (see REQUIRED_PROFILES_BY_TYPE and fhir-profiles/README.md).
  */
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
+import { DEEPEST_STORABLE_JSON } from '../json/nesting-depth.ts';
 import { issue, OperationOutcomeError } from '../outcome.ts';
 import { releaseCoreStructureDefinitions } from './core-definitions.ts';
 import { FhirSchema } from './fhir-schema.ts';
@@ -34,6 +35,8 @@ export interface ValidatorConfig {
   requireProfiles: boolean;
   /** Folder of StructureDefinition/ValueSet/CodeSystem JSON (fhir-profiles/); none: structure only. */
   profilesDir?: string;
+  /** Deepest nesting of objects and arrays accepted (config.maxJsonDepth); default: the most MongoDB can store. */
+  maxDepth?: number;
 }
 
 export interface ValidateOptions {
@@ -77,7 +80,7 @@ class Validator implements ResourceValidator {
   }
 
   check(resource: unknown, options: AssertOptions = {}): ValidationResult {
-    const structural = validateStructure(this.schema, resource);
+    const structural = validateStructure(this.schema, resource, this.config.maxDepth ?? DEEPEST_STORABLE_JSON);
     const r = resource as Record<string, unknown>;
     if (structural.length === 0) {
       if (options.expectedType !== undefined && r.resourceType !== options.expectedType) {
