@@ -2,11 +2,14 @@
 // interaction, and writes the FhirResponse (or the OperationOutcome of an error) back.
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../logger.ts';
+import { isDatabaseUnavailable } from '../../db/database-unavailable.ts';
 import { badRequest, OperationOutcomeError, issue, outcome } from '../outcome.ts';
 import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
 import { assertAcceptsJson, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+/** Retry-After of a 503 while the database is unreachable: about how long a restart or failover takes. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 const FORWARDED_HEADERS = ['if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
 
 export interface FhirHttpOptions {
@@ -111,6 +114,15 @@ export function errorResponse(err: unknown, log: Logger, requestId: string): Fhi
   }
   if (e?.type === 'request.aborted' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return { status: 400, body: outcome([issue('error', 'invalid', 'The request body could not be read')]) };
+  }
+  if (isDatabaseUnavailable(err)) {
+    // The database is down or restarting: a client should retry, not report a bug.
+    log.warn({ requestId, err: { name: (err as Error).name } }, 'database unavailable');
+    return {
+      status: 503,
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+      body: outcome([issue('error', 'transient', 'The database is unavailable at the moment; try again shortly')]),
+    };
   }
   // Unexpected: log the error (never the request's contents) and answer without internals.
   log.error({ requestId, err: { message: e?.message, stack: (err as Error)?.stack } }, 'unhandled error');
