@@ -96,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     baseUrl,
     mongoUri: env.MONGODB_URI || undefined,
     databaseName: env.MONGODB_DB || 'fhir',
-    databaseWaitMs: intFrom('DATABASE_WAIT_MS', env.DATABASE_WAIT_MS, 1500),
+    databaseWaitMs: intFrom('DATABASE_WAIT_MS', env.DATABASE_WAIT_MS, 1000),
     dataDir: path.resolve(rootDir, env.DATA_DIR || '.data'),
     maxBodyBytes: bytesFrom('MAX_BODY_SIZE', env.MAX_BODY_SIZE, 16 * 1024 * 1024),
     maxBundleEntries: intFrom('MAX_BUNDLE_ENTRIES', env.MAX_BUNDLE_ENTRIES, 5000),

@@ -6,10 +6,19 @@ import { MongoNetworkError, MongoNotConnectedError, MongoServerClosedError, Mong
 /** Classes of driver errors raised when no database connection can be had (MongoNetworkError covers timeouts and cleared pools). */
 const UNAVAILABLE = [MongoNetworkError, MongoServerSelectionError, MongoNotConnectedError, MongoTopologyClosedError, MongoServerClosedError];
 
+/**
+ * Socket errors the driver lets through unwrapped. Seen: a request that takes a pooled connection
+ * in the instant between the database's FIN and the socket's 'close' gets Node's EPIPE "This socket
+ * has been ended by the other party" (driver 7.x, Connection.writeCommand waiting for 'drain'
+ * rethrows it as it is). Requests touch no other sockets, so these codes can only be the database's.
+ */
+const SOCKET_ERRORS = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /** True for an error (or an error it was caused by) that says the database is unreachable. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (UNAVAILABLE.some((type) => e instanceof type)) return true;
+    if (SOCKET_ERRORS.has(String((e as NodeJS.ErrnoException).code))) return true;
   }
   return false;
 }

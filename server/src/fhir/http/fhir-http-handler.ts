@@ -3,7 +3,7 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../logger.ts';
 import { isDatabaseUnavailable } from '../../db/database-unavailable.ts';
-import { badRequest, OperationOutcomeError, issue, outcome } from '../outcome.ts';
+import { badRequest, databaseUnavailable, OperationOutcomeError, issue, outcome } from '../outcome.ts';
 import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
 import { assertAcceptsJson, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
 
@@ -118,11 +118,8 @@ export function errorResponse(err: unknown, log: Logger, requestId: string): Fhi
   if (isDatabaseUnavailable(err)) {
     // The database is down or restarting: a client should retry, not report a bug.
     log.warn({ requestId, err: { name: (err as Error).name } }, 'database unavailable');
-    return {
-      status: 503,
-      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
-      body: outcome([issue('error', 'transient', 'The database is unavailable at the moment; try again shortly')]),
-    };
+    const unavailable = databaseUnavailable();
+    return { status: unavailable.status, headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) }, body: unavailable.outcome };
   }
   // Unexpected: log the error (never the request's contents) and answer without internals.
   log.error({ requestId, err: { message: e?.message, stack: (err as Error)?.stack } }, 'unhandled error');

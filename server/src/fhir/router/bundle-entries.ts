@@ -1,7 +1,8 @@
 // Reading the entries of a batch or transaction Bundle into FhirRequests, and writing their
 // results back as response entries. See: https://hl7.org/fhir/R4/http.html#transaction
 import type { Bundle, BundleEntry, BundleEntryResponse, FhirResource as Resource } from 'fhir/r4';
-import { badRequest, OperationOutcomeError, outcome, issue } from '../outcome.ts';
+import { isDatabaseUnavailable } from '../../db/database-unavailable.ts';
+import { badRequest, databaseUnavailable, OperationOutcomeError, outcome, issue } from '../outcome.ts';
 import type { FhirMethod, FhirRequest, FhirResponse } from '../types.ts';
 
 const METHODS: FhirMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -27,6 +28,7 @@ const REASONS: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export const statusLine = (status: number) => `${status}${REASONS[status] ? ` ${REASONS[status]}` : ''}`;
@@ -109,6 +111,7 @@ export function responseEntry(res: FhirResponse, fullUrl?: string): BundleEntry 
 
 /** A response entry for an error thrown while processing one batch entry. */
 export function errorEntry(err: unknown): BundleEntry {
+  if (isDatabaseUnavailable(err)) err = databaseUnavailable();
   if (err instanceof OperationOutcomeError) {
     return { response: { status: statusLine(err.status), outcome: err.outcome } };
   }
