@@ -135,6 +135,7 @@ describe('the local database', function () {
     const server = await startServer(dataDir);
     const fhir = `${server.baseUrl}/fhir`;
     const id = await createPatient(server.baseUrl, 'Outage');
+    const other = await createPatient(server.baseUrl, 'Outage');
     const [database] = descendantsOf(server.child.pid!).filter((p) => p.command.includes(dataDir));
     const listen = /--listen-addr=(\S+)/.exec(database.command)?.[1];
 
@@ -151,6 +152,15 @@ describe('the local database', function () {
       timed(() => fhirFetch<OperationOutcome>(`${fhir}/Patient/${id}`)),
       timed(() => fhirFetch<OperationOutcome>(`${fhir}/Patient?family=Outage`)),
       timed(() => fhirFetch<OperationOutcome>(`${fhir}/Patient`, { method: 'POST', body: { resourceType: 'Patient', active: true } })),
+      timed(() => fhirFetch<OperationOutcome>(`${fhir}/Patient/${id}`, { method: 'PUT', body: { resourceType: 'Patient', id, active: false } })),
+      timed(() => fhirFetch<OperationOutcome>(`${fhir}/Patient/${id}/_history`)),
+      timed(() => fhirFetch<OperationOutcome>(`${fhir}/Patient/${other}`, { method: 'DELETE' })),
+      timed(() =>
+        fhirFetch<OperationOutcome>(fhir, {
+          method: 'POST',
+          body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } }] },
+        }),
+      ),
     ]);
     for (const { result, ms } of answers) {
       expect(result.status, `${result.text}\n${server.output().slice(-3000)}`).to.equal(503);
