@@ -3,13 +3,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../server/src/config.ts';
 import { serializeBundle } from './bundle.ts';
 import { writeDemoSet } from './demo-set.ts';
 import { DEFAULT_OPTIONS, SeedGenerator } from './generator.ts';
 import { loadDemoData } from './load-demo.ts';
 import { type LabelledBundle, loadBundles, type LoadProgress } from './loader.ts';
 
-const HELP = `Usage: npm run seed -- [options]
+/** The FHIR base of the server `npm start` runs with the same environment (PORT, BASE_URL). */
+const defaultUrl = () => `${loadConfig().baseUrl}/fhir`;
+
+const HELP = () => `Usage: npm run seed -- [options]
 
   --patients N         patients to generate (default 100)
   --first N            index of the first patient (default 0; lets several runs add disjoint patients)
@@ -17,7 +21,8 @@ const HELP = `Usage: npm run seed -- [options]
   --now ISO-DATE       reference date for "past" and "upcoming" (default ${DEFAULT_OPTIONS.now.toISOString()})
   --history-years N    years of history per patient (default ${DEFAULT_OPTIONS.historyYears})
   --practitioners N    clinic staff (default ${DEFAULT_OPTIONS.practitioners})
-  --url URL            FHIR base URL to load into (default http://localhost:8080/fhir)
+  --url URL            FHIR base URL to load into (default: the server's, from BASE_URL or PORT
+                       as npm start reads them; now ${defaultUrl()})
   --concurrency N      transactions in flight (default 4)
   --token TOKEN        send "Authorization: Bearer TOKEN"
   --continue-on-error  report failed bundles and go on
@@ -61,10 +66,10 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(HELP());
     return;
   }
-  const url = values.url ?? 'http://localhost:8080/fhir';
+  const url = values.url ?? defaultUrl();
   const headers = values.token ? { Authorization: `Bearer ${values.token}` } : undefined;
 
   if (values['write-demo']) {

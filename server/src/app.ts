@@ -14,6 +14,8 @@ export interface AppDependencies {
   log: Logger;
   fhir: FhirInteraction;
   isDatabaseHealthy(): Promise<boolean>;
+  /** False while the server is still starting (main.ts loads the demo data through the API first). */
+  isReady(): boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -90,7 +92,13 @@ export function createApp(deps: AppDependencies): Express {
     next();
   });
 
+  // 200 {status:"ok"} only when the server is ready and its database answers; 503 with
+  // {status:"starting"} or {status:"database unavailable"} otherwise (README "Health").
   app.get('/healthz', async (_req, res) => {
+    if (!deps.isReady()) {
+      res.status(503).json({ status: 'starting' });
+      return;
+    }
     const ok = await deps.isDatabaseHealthy();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'database unavailable' });
   });

@@ -13,6 +13,11 @@ export interface ServerConfig {
   mongoUri: string | undefined;
   /** Database name inside the MongoDB deployment. */
   databaseName: string;
+  /**
+   * How long a database operation waits for an unreachable database before the request answers
+   * 503 (the driver's serverSelectionTimeoutMS).
+   */
+  databaseWaitMs: number;
   /** Where the local database keeps its data and where its binary is built. */
   dataDir: string;
   /** Largest accepted request body, in bytes. */
@@ -107,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     baseUrl,
     mongoUri: env.MONGODB_URI || undefined,
     databaseName: env.MONGODB_DB || 'fhir',
+    databaseWaitMs: intFrom('DATABASE_WAIT_MS', env.DATABASE_WAIT_MS, 1000),
     dataDir: path.resolve(rootDir, env.DATA_DIR || '.data'),
     maxBodyBytes: bytesFrom('MAX_BODY_SIZE', env.MAX_BODY_SIZE, 16 * 1024 * 1024),
     maxBundleEntries: intFrom('MAX_BUNDLE_ENTRIES', env.MAX_BUNDLE_ENTRIES, 5000),

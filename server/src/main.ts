@@ -1,4 +1,6 @@
-// Entry point: config → database → app → listen; graceful shutdown on SIGINT/SIGTERM.
+// Entry point: config → database → app → listen → demo data → ready; graceful shutdown on
+// SIGINT/SIGTERM. `npm start` executes node on this file directly (package.json), so the signal a
+// process manager sends to the npm pid reaches this process, which stops the database too.
 import { loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { LocalDatabaseError } from './db/local-database.ts';
@@ -31,10 +33,34 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
-  let server: RunningServer;
+  let server: RunningServer | undefined;
+  let stopping = false;
+  const stop = async (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'shutting down');
+    // Still starting: nothing to finish. Exiting stops a local database already started (its
+    // 'exit' handler, and the kernel through setpriv; see db/database-process.ts).
+    if (!server) process.exit(exitCode);
+    const timer = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      // Never leave the local database running behind us.
+      void (server?.database.local?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+    }, 20_000);
+    timer.unref();
+    await server.close();
+    log.info('stopped');
+    process.exit(exitCode);
+  };
+  // Installed before start-up, so that a stop during it (a process manager giving up on a slow
+  // first start) is not left to Node's default, which would skip our exit handlers.
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+
   try {
-    server = await startServer(config, log);
+    server = await startServer(config, log, { startingUntilReady: true });
   } catch (err) {
+    if (stopping) return;
     if (err instanceof LocalDatabaseError) {
       process.stderr.write(`\nCannot start: ${err.message}\n`);
       process.exit(1);
@@ -44,23 +70,11 @@ async function main(): Promise<void> {
     process.stderr.write(`\nCannot start: ${e.message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      // Never leave the local database running behind us.
-      void (server.database.local?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
-    }, 20_000);
-    timer.unref();
-    await server.close();
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (stopping) return;
+  server.database.local?.onGiveUp((message) => {
+    process.stderr.write(`\nStopping: ${message}.\n`);
+    void stop('local database lost', 1);
+  });
 
   if (config.loadDemoData) {
     try {
@@ -69,7 +83,9 @@ async function main(): Promise<void> {
       if (!stopping) log.error({ err: { message: (err as Error).message } }, 'loading demo data failed');
     }
   }
-  if (!stopping) process.stdout.write(`FHIR server ready at ${config.baseUrl}/fhir (listening on ${server.url})\n`);
+  if (stopping) return;
+  server.markReady();
+  process.stdout.write(`FHIR server ready at ${config.baseUrl}/fhir (listening on ${server.listeningOn})\n`);
 }
 
 void main();

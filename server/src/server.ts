@@ -23,15 +23,29 @@ import { createValidator } from './fhir/validate/index.ts';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface RunningServer {
-  /** Where the server listens, e.g. http://127.0.0.1:8080 */
+  /** Where to reach the server from this machine, e.g. http://127.0.0.1:8080 */
   url: string;
+  /** The address it listens on, as bound, e.g. 0.0.0.0:8080 or [::]:8080 */
+  listeningOn: string;
+  /** Ends the "starting" state of /healthz (see StartOptions.startingUntilReady). */
+  markReady(): void;
   database: Database;
   services: FhirServices;
   /** Stops accepting requests, finishes the ones in flight, then closes the database. */
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+export interface StartOptions {
+  /**
+   * /healthz answers 503 {status:"starting"} until markReady() is called: main.ts loads the demo
+   * data through the API after listening, and the server is not ready before that. Without it, the
+   * server is ready as soon as it listens.
+   */
+  startingUntilReady?: boolean;
+}
+
+export async function startServer(config: ServerConfig, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  let ready = !options.startingUntilReady;
   const database = await connectDatabase(config, log);
   try {
     await ensureCoreIndexes(database.db);
@@ -83,18 +97,25 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       search: search.interactions,
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
-    const app = createApp({ config, log, fhir: createFhirRouter(services), isDatabaseHealthy: database.isHealthy });
+    const app = createApp({ config, log, fhir: createFhirRouter(services), isDatabaseHealthy: database.isHealthy, isReady: () => ready });
     const server = createHttpServer(app);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-    log.info({ url, fhir: `${config.baseUrl}/fhir` }, 'FHIR server listening');
+    const { port, address, family } = server.address() as AddressInfo;
+    const listeningOn = family === 'IPv6' ? `[${address}]:${port}` : `${address}:${port}`;
+    // A wildcard address is reached from this machine over loopback.
+    const reachable = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : family === 'IPv6' ? `[${address}]` : address;
+    const url = `http://${reachable}:${port}`;
+    log.info({ listeningOn, fhir: `${config.baseUrl}/fhir` }, 'FHIR server listening');
     return {
       url,
+      listeningOn,
+      markReady: () => {
+        ready = true;
+      },
       database,
       services,
       async close() {

@@ -1,15 +1,26 @@
 // Brings up the local database when MONGODB_URI is not set: `mongod` from the PATH if there is
 // one, otherwise FerretDB 1.24.2 (SQLite backend) built once with Go into <dataDir>/bin.
 // See DESIGN.md "Local and CI database".
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.ts';
+import { DataDirLock } from './data-dir-lock.ts';
+import { DatabaseProcess, onPath, tiedToServer, type DatabaseCommand } from './database-process.ts';
+import { LocalDatabaseError } from './local-database-error.ts';
+
+export { LocalDatabaseError };
 
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
+/**
+ * The oldest Go that builds FerretDB 1.24: the `go` line of its go.mod (checked again against the
+ * downloaded go.mod). The build runs with GOTOOLCHAIN=local, so an older Go is not replaced by a
+ * downloaded one; it would fail half-way with a message about go.mod.
+ */
+export const FERRETDB_GO_VERSION = '1.24';
 /** Bumped whenever the local patches below change, so an older build is not reused. */
 export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr11`;
 
@@ -78,27 +89,13 @@ function patchFerretDbSource(srcDir: string): void {
 export interface LocalDatabase {
   uri: string;
   kind: 'mongod' | 'ferretdb';
-  /** Stops the database process and waits for it to exit. */
+  /** Stops the database process (no more restarts), waits for it to exit, and frees the data directory. */
   stop(): Promise<void>;
-}
-
-/** A problem the user can fix (missing tool, failed build): reported as one clear message. */
-export class LocalDatabaseError extends Error {
-  override name = 'LocalDatabaseError';
-}
-
-function onPath(command: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter);
-  for (const dir of dirs) {
-    const candidate = path.join(dir, command);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  /**
+   * Called once if the database keeps dying and cannot be restarted (at once if that already
+   * happened); the server cannot serve without it.
+   */
+  onGiveUp(listener: (message: string) => void): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -112,24 +109,6 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new LocalDatabaseError(`the local database exited with code ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new LocalDatabaseError(`the local database did not open port ${port} within ${timeoutMs} ms`);
 }
 
 /**
@@ -155,15 +134,19 @@ export function ensureFerretDbBinary(dataDir: string, log: Logger, cacheDir?: st
   if (!go) {
     throw new LocalDatabaseError(
       'No database is configured and none can be started: set MONGODB_URI to a MongoDB 6+ server, ' +
-        `put mongod on the PATH, or install the Go toolchain (go 1.22 or newer) so FerretDB ${FERRETDB_VERSION} can be built into ${binDir}.`,
+        `put mongod on the PATH, or install the Go toolchain (Go ${FERRETDB_GO_VERSION} or newer) so FerretDB ${FERRETDB_VERSION} can be built into ${binDir}.`,
     );
   }
-  log.info({ version: FERRETDB_VERSION }, 'building FerretDB once (about a minute); later starts reuse it');
-  process.stderr.write(`Building FerretDB ${FERRETDB_VERSION} with Go into ${binDir} (first start only)...\n`);
+  assertGoBuildsFerretDb(go, FERRETDB_GO_VERSION);
+  // Progress for the person at the terminal, all on stderr (unbuffered) so that it appears in order;
+  // pino's buffered log lines could arrive after the build's own messages.
+  const started = Date.now();
+  process.stderr.write(`Building FerretDB ${FERRETDB_VERSION} with Go into ${binDir} (first start only; a few minutes)...\n`);
   const srcDir = path.join(dataDir, 'build', `ferretdb-${FERRETDB_VERSION}`);
   prepareFerretDbSource(go, srcDir);
-  process.stderr.write('  compiling (this takes a minute)...\n');
-  const build = spawnSync(go, ['build', '-trimpath', '-o', binary, './cmd/ferretdb'], {
+  process.stderr.write('  compiling...\n');
+  const [file, args] = tiedToServer(go, ['build', '-trimpath', '-o', binary, './cmd/ferretdb']);
+  const build = spawnSync(file, args, {
     env: GO_ENV,
     cwd: srcDir,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -174,8 +157,32 @@ export function ensureFerretDbBinary(dataDir: string, log: Logger, cacheDir?: st
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     fs.copyFileSync(binary, cached);
   }
-  process.stderr.write(`FerretDB built: ${binary}\n`);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  process.stderr.write(`FerretDB built in ${seconds} s: ${binary}\n`);
+  log.info({ version: FERRETDB_VERSION, seconds }, 'built FerretDB');
   return binary;
+}
+
+/** "1.24.3" → [1, 24, 3] */
+const versionParts = (v: string) => v.split('.').map((n) => Number.parseInt(n, 10) || 0);
+
+function versionAtLeast(version: string, minimum: string): boolean {
+  const [a, b] = [versionParts(version), versionParts(minimum)];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** Throws a LocalDatabaseError saying what is needed when `go` is older than `minimum`. */
+function assertGoBuildsFerretDb(go: string, minimum: string): void {
+  const out = spawnSync(go, ['version'], { env: GO_ENV, encoding: 'utf8' });
+  const found = /\bgo(\d+(?:\.\d+)*)/.exec(out.stdout ?? '')?.[1];
+  if (found && versionAtLeast(found, minimum)) return;
+  throw new LocalDatabaseError(
+    `FerretDB ${FERRETDB_VERSION} needs Go ${minimum} or newer to build, but ${go} is ${found ? `Go ${found}` : 'a Go whose version could not be read'}. ` +
+      `Install Go ${minimum}+ (https://go.dev/dl/), put mongod on the PATH, or set MONGODB_URI to a MongoDB 6+ server.`,
+  );
 }
 
 const GO_ENV = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
@@ -197,6 +204,8 @@ export function prepareFerretDbSource(go: string, srcDir: string): void {
   fs.rmSync(srcDir, { recursive: true, force: true });
   fs.cpSync(moduleDir, srcDir, { recursive: true });
   makeWritable(srcDir);
+  const needs = /^go (\S+)/m.exec(fs.readFileSync(path.join(srcDir, 'go.mod'), 'utf8'))?.[1];
+  if (needs) assertGoBuildsFerretDb(go, needs);
   fs.writeFileSync(path.join(srcDir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
   patchFerretDbSource(srcDir);
 }
@@ -213,75 +222,85 @@ function makeWritable(dir: string): void {
   fs.chmodSync(dir, 0o755);
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+/** The command line of mongod, or of FerretDB (built or copied first), with data under dataDir. */
+function databaseCommand(
+  dataDir: string,
+  port: number,
+  log: Logger,
+  options: { ferretDbCacheDir?: string; binaryDir?: string },
+): DatabaseCommand {
+  const mongod = onPath('mongod');
+  if (mongod) {
+    const dbPath = path.join(dataDir, 'mongod');
+    fs.mkdirSync(dbPath, { recursive: true });
+    return { kind: 'mongod', command: mongod, args: ['--dbpath', dbPath, '--bind_ip', '127.0.0.1', '--port', String(port), '--quiet'], port };
+  }
+  const binary = ensureFerretDbBinary(options.binaryDir ?? dataDir, log, options.ferretDbCacheDir);
+  const dbDir = path.join(dataDir, 'ferretdb');
+  fs.mkdirSync(dbDir, { recursive: true });
+  return {
+    kind: 'ferretdb',
+    command: binary,
+    args: [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dbDir}/`,
+      `--listen-addr=127.0.0.1:${port}`,
+      '--debug-addr=-',
+      '--telemetry=disable',
+      `--state-dir=${dbDir}`,
+      '--log-level=error',
+      // Lets the patched backend push dotted-path equality down to SQLite (see ferretdb-patches/).
+      '--test-enable-nested-pushdown',
+    ],
+    // Go's default collects garbage after every 100 % heap growth; FerretDB allocates a lot
+    // per returned document, so with its ~25 MB live heap that was a third of a search's CPU.
+    // 400 trades ~25 MB more memory for ~40 % more searches per second (bench/README.md).
+    env: { ...process.env, GOGC: process.env.GOGC ?? '400' },
+    port,
+  };
 }
 
 /**
- * Starts mongod or FerretDB with data under dataDir on a free loopback port. The FerretDB binary
- * lives in <binaryDir>/bin (binaryDir defaults to dataDir), so tests can share the one npm start built.
+ * Starts mongod or FerretDB with data under dataDir on a free loopback port, holding the data
+ * directory's lock (one server per directory) and restarting the database on the same port if it
+ * dies. The FerretDB binary lives in <binaryDir>/bin (binaryDir defaults to dataDir), so tests can
+ * share the one npm start built.
  */
 export async function startLocalDatabase(
   dataDir: string,
   log: Logger,
   options: { ferretDbCacheDir?: string; binaryDir?: string } = {},
 ): Promise<LocalDatabase> {
-  const port = await freePort();
-  const mongod = onPath('mongod');
-  let child: ChildProcess;
-  let kind: LocalDatabase['kind'];
-  if (mongod) {
-    const dbPath = path.join(dataDir, 'mongod');
-    fs.mkdirSync(dbPath, { recursive: true });
-    kind = 'mongod';
-    child = spawn(mongod, ['--dbpath', dbPath, '--bind_ip', '127.0.0.1', '--port', String(port), '--quiet'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-  } else {
-    const binary = ensureFerretDbBinary(options.binaryDir ?? dataDir, log, options.ferretDbCacheDir);
-    const dbDir = path.join(dataDir, 'ferretdb');
-    fs.mkdirSync(dbDir, { recursive: true });
-    kind = 'ferretdb';
-    child = spawn(
-      binary,
-      [
-        '--handler=sqlite',
-        `--sqlite-url=file:${dbDir}/`,
-        `--listen-addr=127.0.0.1:${port}`,
-        '--debug-addr=-',
-        '--telemetry=disable',
-        `--state-dir=${dbDir}`,
-        '--log-level=error',
-        // Lets the patched backend push dotted-path equality down to SQLite (see ferretdb-patches/).
-        '--test-enable-nested-pushdown',
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        // Go's default collects garbage after every 100 % heap growth; FerretDB allocates a lot
-        // per returned document, so with its ~25 MB live heap that was a third of a search's CPU.
-        // 400 trades ~25 MB more memory for ~40 % more searches per second (bench/README.md).
-        env: { ...process.env, GOGC: process.env.GOGC ?? '400' },
-      },
-    );
-  }
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  const lock = await DataDirLock.acquire(dataDir, log);
+  let giveUpMessage: string | undefined;
+  let giveUpListener: ((message: string) => void) | undefined;
   try {
-    await waitForPort(port, child, 30_000);
+    const port = await freePort();
+    const command = databaseCommand(dataDir, port, log, options);
+    const database = new DatabaseProcess(command, log, {
+      onProcess: (pid) => lock.recordDatabase(pid),
+      onGiveUp: (message) => {
+        giveUpMessage = message;
+        log.fatal({ kind: command.kind }, message);
+        giveUpListener?.(message);
+      },
+    });
+    await database.start();
+    log.info({ kind: command.kind, port }, 'local database started');
+    return {
+      uri: `mongodb://127.0.0.1:${port}/`,
+      kind: command.kind,
+      async stop() {
+        await database.stop();
+        lock.release();
+      },
+      onGiveUp(listener) {
+        giveUpListener = listener;
+        if (giveUpMessage) listener(giveUpMessage);
+      },
+    };
   } catch (err) {
-    await stopProcess(child);
-    throw new LocalDatabaseError(`${(err as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`);
+    lock.release();
+    throw err;
   }
-  log.info({ kind, port }, 'local database started');
-  return { uri: `mongodb://127.0.0.1:${port}/`, kind, stop: () => stopProcess(child) };
 }

@@ -50,3 +50,6 @@ export const preconditionFailed = (msg: string) =>
 export const notSupported = (msg: string) => new OperationOutcomeError(400, [issue('error', 'not-supported', msg)]);
 export const methodNotAllowed = (msg: string) =>
   new OperationOutcomeError(405, [issue('error', 'not-supported', msg)]);
+/** The database cannot be reached (down, restarting): the client should retry. */
+export const databaseUnavailable = () =>
+  new OperationOutcomeError(503, [issue('error', 'transient', 'The database is unavailable at the moment; try again shortly')]);

@@ -75,9 +75,13 @@ export async function testServer(): Promise<TestServer> {
   return server;
 }
 
-/** Starts the real server as a separate process (for tests that kill it). */
+/**
+ * Starts the real server as a separate process (for tests that kill it), and waits until its
+ * /healthz says 200 unless told not to wait.
+ */
 export async function spawnServerProcess(
   env: Record<string, string>,
+  options: { waitUntilHealthy?: boolean } = {},
 ): Promise<{ child: ChildProcess; baseUrl: string; output: () => string }> {
   const port = await freePort();
   const baseUrl = `http://localhost:${port}`;
@@ -97,6 +101,7 @@ export async function spawnServerProcess(
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  if (options.waitUntilHealthy === false) return { child, baseUrl, output: () => out };
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server process exited early: ${out}`);

@@ -4,13 +4,16 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import type { Logger } from '../../logger.ts';
 import { loggableError } from '../../loggable-error.ts';
 import { decodeUtf8, parseFaithfulJson } from '../json/faithful-json.ts';
-import { OperationOutcomeError, issue, outcome } from '../outcome.ts';
+import { isDatabaseUnavailable } from '../../db/database-unavailable.ts';
+import { databaseUnavailable, OperationOutcomeError, issue, outcome } from '../outcome.ts';
 import { decodeQueryParams, decodeRequestPath } from '../request-url.ts';
 import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
 import { bodyReaderFailure } from './body-reader-errors.ts';
 import { assertAcceptsJson, assertUtf8Charset, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+/** Retry-After of a 503 while the database is unreachable: about how long a restart or failover takes. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 const FORWARDED_HEADERS = ['if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
 
 export interface FhirHttpOptions {
@@ -98,6 +101,12 @@ function send(res: Response, req: Request, result: FhirResponse, pretty: boolean
 
 export function errorResponse(err: unknown, log: Logger, requestId: string): FhirResponse {
   if (err instanceof OperationOutcomeError) return { status: err.status, body: err.outcome };
+  if (isDatabaseUnavailable(err)) {
+    // The database is down or restarting: a client should retry, not report a bug.
+    log.warn({ requestId, err: { name: (err as Error).name } }, 'database unavailable');
+    const unavailable = databaseUnavailable();
+    return { status: unavailable.status, headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) }, body: unavailable.outcome };
+  }
   // Unexpected: log what the error is and where it happened, never its message (database errors
   // quote the values they refused), and answer without internals.
   log.error({ requestId, err: loggableError(err) }, 'unhandled error');

