@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import type { Basic, Bundle, Patient } from 'fhir/r4';
+import type { Bundle, EnrollmentRequest, Patient } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
 
@@ -67,30 +67,31 @@ describe('writes that cannot be stored leave no trace', function () {
   it('a current-document write the database refuses undoes the version it claimed', async () => {
     // Another way the second write of a version can fail: the database refuses the document
     // (here a unique index the test adds on the collection, as a constraint an operator might add).
-    const tag = `uniq-${randomUUID()}`;
-    const first = await fhirFetch<Basic>(`${fhirUrl}/Basic`, { method: 'POST', body: { resourceType: 'Basic', code: { text: tag } } });
-    const second = await fhirFetch<Basic>(`${fhirUrl}/Basic`, { method: 'POST', body: { resourceType: 'Basic', code: { text: `${tag}-other` } } });
-    const coll = client.db(databaseName).collection('Basic');
-    await coll.createIndex({ 'resource.code.text': 1 }, { unique: true, name: 'test_unique_text' });
+    // EnrollmentRequest: a type no other test stores, so the index holds only this test's data.
+    const at = (second: number) => `2024-02-03T04:05:${String(second).padStart(2, '0')}Z`;
+    const first = await fhirFetch<EnrollmentRequest>(`${fhirUrl}/EnrollmentRequest`, { method: 'POST', body: { resourceType: 'EnrollmentRequest', created: at(1) } });
+    const second = await fhirFetch<EnrollmentRequest>(`${fhirUrl}/EnrollmentRequest`, { method: 'POST', body: { resourceType: 'EnrollmentRequest', created: at(2) } });
+    const coll = client.db(databaseName).collection('EnrollmentRequest');
+    await coll.createIndex({ 'resource.created': 1 }, { unique: true, name: 'test_unique_created' });
     try {
-      const clash = await fhirFetch(`${fhirUrl}/Basic/${second.body.id}`, {
+      const clash = await fhirFetch(`${fhirUrl}/EnrollmentRequest/${second.body.id}`, {
         method: 'PUT',
-        body: { resourceType: 'Basic', id: second.body.id, code: { text: tag } },
+        body: { resourceType: 'EnrollmentRequest', id: second.body.id, created: at(1) },
       });
-      expect(clash.status).to.be.within(400, 599);
-      expect(await historyOf('Basic', second.body.id!)).to.have.length(1);
-      const fresh = await fhirFetch(`${fhirUrl}/Basic`, { method: 'POST', body: { resourceType: 'Basic', code: { text: tag } } });
-      expect(fresh.status).to.be.within(400, 599);
-      expect(await client.db(databaseName).collection('history').countDocuments({ type: 'Basic', 'resource.code.text': tag })).to.equal(1);
+      expect(clash.status).to.equal(409);
+      expect(await historyOf('EnrollmentRequest', second.body.id!)).to.have.length(1);
+      const fresh = await fhirFetch(`${fhirUrl}/EnrollmentRequest`, { method: 'POST', body: { resourceType: 'EnrollmentRequest', created: at(1) } });
+      expect(fresh.status).to.equal(409);
+      expect(await client.db(databaseName).collection('history').countDocuments({ type: 'EnrollmentRequest', 'resource.created': at(1) })).to.equal(1);
     } finally {
-      await coll.dropIndex('test_unique_text');
+      await coll.dropIndex('test_unique_created');
     }
-    const ok = await fhirFetch<Basic>(`${fhirUrl}/Basic/${second.body.id}`, {
+    const ok = await fhirFetch<EnrollmentRequest>(`${fhirUrl}/EnrollmentRequest/${second.body.id}`, {
       method: 'PUT',
-      body: { resourceType: 'Basic', id: second.body.id, code: { text: `${tag}-changed` } },
+      body: { resourceType: 'EnrollmentRequest', id: second.body.id, created: at(3) },
     });
     expect(ok.status).to.equal(200);
     expect(ok.body.meta?.versionId).to.equal('2');
-    expect((await fhirFetch(`${fhirUrl}/Basic/${first.body.id}`)).status).to.equal(200);
+    expect((await fhirFetch(`${fhirUrl}/EnrollmentRequest/${first.body.id}`)).status).to.equal(200);
   });
 });

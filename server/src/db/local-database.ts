@@ -1,6 +1,6 @@
 // Brings up the local database when MONGODB_URI is not set: `mongod` from the PATH if there is
 // one, otherwise FerretDB 1.24.2 (SQLite backend) built once with Go into <dataDir>/bin.
-// See DESIGN.md "Local and CI database".
+// See docs/design.md "Local and CI database".
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,8 +1,14 @@
 // How the database reports refused writes, for the layers that need to tell them apart.
 
-/** A write refused because a unique index (usually _id) already holds the key. */
+/**
+ * A write refused because a unique index (usually _id) already holds the key. MongoDB says so with
+ * code 11000; FerretDB 1.24 does too for inserts, but reports an update that breaks a unique index
+ * as an InternalError whose message quotes SQLite's constraint error.
+ */
 export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: number; codeName?: string; message?: string };
+  return e.code === 11000 || (e.codeName === 'InternalError' && /UNIQUE constraint failed/.test(e.message ?? ''));
 }
 
 /** A bulk write whose only failures are duplicate keys. */
