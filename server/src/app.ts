@@ -2,12 +2,13 @@
 // No listening here (main.ts does that), so tests and benchmarks can build the same app.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { createFhirHttpHandler } from './fhir/http/fhir-http-handler.ts';
 import type { FhirInteraction } from './fhir/types.ts';
+import type { BearerCheck } from './auth/bearer-tokens.ts';
 
 export interface AppDependencies {
   config: ServerConfig;
@@ -16,6 +17,8 @@ export interface AppDependencies {
   isDatabaseHealthy(): Promise<boolean>;
   /** False while the server is still starting (main.ts loads the demo data through the API first). */
   isReady(): boolean;
+  /** The authorization server: its routes, and the FHIR API's token check. */
+  auth?: { router: Router; smartConfiguration: RequestHandler; bearer: BearerCheck };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -80,17 +83,29 @@ export function createApp(deps: AppDependencies): Express {
   // The FHIR endpoint writes helmet's headers and the request id itself, with its own headers in
   // one step (see fhir-http-handler.ts); it answers every request under /fhir.
   const commonHeaders = [...securityHeaders].flat();
-  app.use(
-    '/fhir',
-    createFhirHttpHandler({ interaction: deps.fhir, maxBodyBytes: config.maxBodyBytes, maxJsonDepth: config.maxJsonDepth, log, commonHeaders }),
-  );
-
-  // Everything else gets them here.
-  app.use((_req, res, next) => {
+  const setCommonHeaders: Middleware = (_req, res, next) => {
     for (const [name, value] of securityHeaders) res.setHeader(name, value);
     res.setHeader('X-Request-Id', String(res.locals.requestId));
     next();
-  });
+  };
+  // SMART discovery lives under the FHIR base but is not a FHIR interaction (and needs no token).
+  if (deps.auth) app.get('/fhir/.well-known/smart-configuration', setCommonHeaders, deps.auth.smartConfiguration);
+  const authenticate = deps.auth?.bearer.authenticate;
+  app.use(
+    '/fhir',
+    createFhirHttpHandler({
+      interaction: deps.fhir,
+      maxBodyBytes: config.maxBodyBytes,
+      maxJsonDepth: config.maxJsonDepth,
+      log,
+      commonHeaders,
+      authenticate,
+    }),
+  );
+
+  // Everything else gets them here.
+  app.use(setCommonHeaders);
+  if (deps.auth) app.use(deps.auth.router);
 
   // 200 {status:"ok"} only when the server is ready and its database answers; 503 with
   // {status:"starting"} or {status:"database unavailable"} otherwise (README "Health").

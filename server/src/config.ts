@@ -60,6 +60,29 @@ export interface ServerConfig {
   searchKeyHints: 'auto' | 'on' | 'off';
   /** Root of the repository (for fhir-profiles/ and seed-data/). */
   rootDir: string;
+  /**
+   * Requests come through a TLS-terminating proxy: trust its X-Forwarded-* headers (secure
+   * cookies, client addresses for throttling).
+   */
+  trustProxy: boolean;
+  auth: AuthConfig;
+  /** The clinic's name and colour on the sign-in pages and in the SMART style. */
+  clinic: { name: string; color: string };
+}
+
+export interface AuthConfig {
+  /** AUTH_SECRET: key for the secrets stored encrypted; unset: generated into DATA_DIR/auth-secret. */
+  secret: string | undefined;
+  /** Lifetime of access tokens (at most an hour). */
+  accessTokenTtlSeconds: number;
+  /** Lifetime of offline_access refresh tokens. */
+  refreshTokenDays: number;
+  /** Sign-in sessions end after this long whatever the activity (absolute timeout). */
+  sessionMaxHours: number;
+  /** ... or after this long without activity (idle timeout). */
+  sessionIdleMinutes: number;
+  /** Clients' JWKS URLs may point at private or loopback addresses (off: SSRF protection). */
+  allowPrivateJwksUrls: boolean;
 }
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -77,6 +100,12 @@ function intBetween(name: string, value: string | undefined, fallback: number, m
   const n = intFrom(name, value, fallback);
   if (n < min || n > max) throw new Error(`Configuration: ${name} must be between ${min} and ${max}, got "${value}"`);
   return n;
+}
+
+function colorFrom(name: string, value: string | undefined, fallback: string): string {
+  if (value === undefined || value === '') return fallback;
+  if (!/^#[0-9a-fA-F]{6}$/.test(value)) throw new Error(`Configuration: ${name} must be a colour like #0b6e99, got "${value}"`);
+  return value;
 }
 
 function bytesFrom(name: string, value: string | undefined, fallback: number): number {
@@ -127,5 +156,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'fhir-profiles'),
     searchKeyHints: oneOf('SEARCH_KEY_HINTS', env.SEARCH_KEY_HINTS, ['auto', 'on', 'off'] as const, 'auto'),
     rootDir,
+    trustProxy: booleanFrom('TRUST_PROXY', env.TRUST_PROXY, false),
+    clinic: {
+      name: env.CLINIC_NAME || 'Riverbend Health',
+      color: colorFrom('CLINIC_COLOR', env.CLINIC_COLOR, '#0b6e99'),
+    },
+    auth: {
+      secret: env.AUTH_SECRET || undefined,
+      accessTokenTtlSeconds: intBetween('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 3600, 60, 3600),
+      refreshTokenDays: intBetween('REFRESH_TOKEN_DAYS', env.REFRESH_TOKEN_DAYS, 90, 1, 365),
+      sessionMaxHours: intBetween('SESSION_MAX_HOURS', env.SESSION_MAX_HOURS, 12, 1, 24 * 30),
+      sessionIdleMinutes: intBetween('SESSION_IDLE_MINUTES', env.SESSION_IDLE_MINUTES, 30, 1, 24 * 60),
+      allowPrivateJwksUrls: booleanFrom('JWKS_ALLOW_PRIVATE_ADDRESSES', env.JWKS_ALLOW_PRIVATE_ADDRESSES, false),
+    },
   };
 }

@@ -5,17 +5,25 @@ import { loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { LocalDatabaseError } from './db/local-database.ts';
 import { startServer, type RunningServer } from './server.ts';
+import { requestToolsToken, toolsClientKey } from './auth/tools-client.ts';
 import { loadDemoData } from '../../seed-data/load-demo.ts';
 
-/** Loads the committed demo set through the FHIR API when the database holds no patients yet. */
-async function loadDemoDataIfEmpty(serverUrl: string, log: Logger): Promise<void> {
-  const fhir = `${serverUrl}/fhir`;
-  const res = await fetch(`${fhir}/Patient?_summary=count`, { headers: { accept: 'application/fhir+json' } });
+/**
+ * Loads the committed demo set through the FHIR API when the database holds no patients yet, as a
+ * backend service with the server's own tools client (auth/tools-client.ts).
+ */
+async function loadDemoDataIfEmpty(server: RunningServer, log: Logger): Promise<void> {
+  const fhir = `${server.url}/fhir`;
+  const { services } = server.auth;
+  const key = await toolsClientKey(services.db, services.box, services.clients);
+  const token = await requestToolsToken(services.endpoints.issuer, `${server.url}/auth/token`, key);
+  const headers = { authorization: `Bearer ${token}` };
+  const res = await fetch(`${fhir}/Patient?_summary=count`, { headers: { accept: 'application/fhir+json', ...headers } });
   const total = res.ok ? ((await res.json()) as { total?: number }).total : undefined;
   if (total !== 0) return;
   process.stdout.write('Empty database: loading the demo data set (about 20 patients)...\n');
   // Dates move by whole weeks to today, so the demo's upcoming appointments are still upcoming.
-  const summary = await loadDemoData(fhir, { rebaseTo: new Date() });
+  const summary = await loadDemoData(fhir, { rebaseTo: new Date(), headers });
   if (summary.failed > 0) {
     log.error({ failed: summary.failed }, 'some demo bundles failed to load');
     process.stdout.write(`Demo data: ${summary.failed} bundle(s) failed; see the log.\n`);
@@ -78,7 +86,7 @@ async function main(): Promise<void> {
 
   if (config.loadDemoData) {
     try {
-      await loadDemoDataIfEmpty(server.url, log);
+      await loadDemoDataIfEmpty(server, log);
     } catch (err) {
       if (!stopping) log.error({ err: { message: (err as Error).message } }, 'loading demo data failed');
     }

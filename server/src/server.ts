@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { createApp, createHttpServer } from './app.ts';
+import { AccountStore } from './auth/accounts/account-store.ts';
+import { createAuthServer, type AuthServer } from './auth/auth-server.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
 import { ensureCoreIndexes } from './fhir/repo/indexes.ts';
 import { ConditionalClaims } from './fhir/repo/conditional-claims.ts';
@@ -31,6 +33,8 @@ export interface RunningServer {
   markReady(): void;
   database: Database;
   services: FhirServices;
+  /** The authorization server (clients, keys, accounts). */
+  auth: AuthServer;
   /** Stops accepting requests, finishes the ones in flight, then closes the database. */
   close(): Promise<void>;
 }
@@ -97,7 +101,17 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       search: search.interactions,
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
-    const app = createApp({ config, log, fhir: createFhirRouter(services), isDatabaseHealthy: database.isHealthy, isReady: () => ready });
+    const accounts = new AccountStore(database.db, async (type, id) => (await repo.find(type, id))?.resource as Record<string, unknown> | undefined);
+    await accounts.ensureIndexes();
+    const auth = await createAuthServer({ config, log, db: database.db, accounts, ttlIndexes: !keyHints });
+    const app = createApp({
+      config,
+      log,
+      fhir: createFhirRouter(services),
+      isDatabaseHealthy: database.isHealthy,
+      isReady: () => ready,
+      auth,
+    });
     const server = createHttpServer(app);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
@@ -118,8 +132,10 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       },
       database,
       services,
+      auth,
       async close() {
         journal.stopSweeping();
+        auth.close();
         await claimsSettled;
         await instances.unregister();
         // Finish requests in flight; cut connections still busy after a grace period.

@@ -22,6 +22,8 @@ interface LockRecord {
   server: ProcessIdentity;
   /** The database process it runs now (a restarted database has a new one). */
   database?: ProcessIdentity;
+  /** Where that database listens (mongodb://127.0.0.1:port/): command-line tools connect to it. */
+  uri?: string;
   since: string;
 }
 
@@ -144,9 +146,9 @@ export class DataDirLock {
   }
 
   /** Notes the database process now running (or none), so a later takeover can stop an orphan. */
-  recordDatabase(pid: number | undefined): void {
+  recordDatabase(pid: number | undefined, uri?: string): void {
     if (this.released) return;
-    this.record = { ...this.record, database: pid === undefined ? undefined : identityOf(pid) };
+    this.record = { ...this.record, database: pid === undefined ? undefined : identityOf(pid), uri: pid === undefined ? undefined : uri };
     fs.renameSync(writeTemp(this.file, this.record), this.file);
   }
 
@@ -157,4 +159,14 @@ export class DataDirLock {
     const found = readRecord(this.file);
     if (typeof found === 'object' && found.server.pid === process.pid) fs.rmSync(this.file, { force: true });
   }
+}
+
+/**
+ * The address of the local database a running server holds on `dataDir`, or undefined when no
+ * server runs there: `npm run admin` and `npm run seed` then share the server's database.
+ */
+export function runningDatabaseUri(dataDir: string): string | undefined {
+  const found = readRecord(path.join(dataDir, LOCK_FILE));
+  if (typeof found !== 'object' || !isRunning(found.server)) return undefined;
+  return found.database && isRunning(found.database) ? found.uri : undefined;
 }

@@ -278,7 +278,7 @@ export async function startLocalDatabase(
     const port = await freePort();
     const command = databaseCommand(dataDir, port, log, options);
     const database = new DatabaseProcess(command, log, {
-      onProcess: (pid) => lock.recordDatabase(pid),
+      onProcess: (pid) => lock.recordDatabase(pid, pid === undefined ? undefined : `mongodb://127.0.0.1:${port}/`),
       onGiveUp: (message) => {
         giveUpMessage = message;
         log.fatal({ kind: command.kind }, message);

@@ -29,6 +29,8 @@ export function informational(diagnostics: string): OperationOutcome {
 export class OperationOutcomeError extends Error {
   readonly status: number;
   readonly outcome: OperationOutcome;
+  /** Headers the response must carry (e.g. WWW-Authenticate on a 401). */
+  headers?: Record<string, string>;
 
   constructor(status: number, issues: OperationOutcomeIssue[] | OperationOutcome) {
     const oo = Array.isArray(issues) ? outcome(issues) : issues;

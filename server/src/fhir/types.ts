@@ -2,6 +2,7 @@
 // An interaction is (FhirRequest, AccessContext) → Promise<FhirResponse>: REST, batch and
 // transaction entries, operations and bulk export all call the same functions.
 import type { FhirResource as Resource } from 'fhir/r4';
+import type { SmartGrant } from '../access/smart-scopes.ts';
 
 export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -27,13 +28,29 @@ export interface FhirResponse {
 }
 
 /**
- * Who is asking, and what they may do. The authorization issue fills in the principal and
- * scopes; until then every request is anonymous and the API is open.
+ * Who is asking (from the access token, checked once per request by auth/bearer-tokens.ts) and
+ * what the token grants. Interactions never read tokens or scopes themselves: access/ decides.
  */
+export type Principal =
+  /** A person signed in to an app: patient, proxy, clinician or admin. */
+  | { kind: 'user'; accountId: string; role: 'patient' | 'proxy' | 'staff' | 'admin'; fhirUser?: string }
+  /** A backend service (SMART Backend Services, client_credentials). */
+  | { kind: 'system'; clientId: string }
+  /** The server's own tools in-process (demo loader, recovery, reindex). */
+  | { kind: 'server' }
+  /** No token: only the open endpoints (metadata) accept it. */
+  | { kind: 'anonymous' };
+
 export interface AccessContext {
   requestId: string;
-  /** Kind of caller. 'system' is the server's own tools (seed loader, recovery, reindex). */
-  principal: { kind: 'anonymous' } | { kind: 'system' };
+  principal: Principal;
+  /** The token's scopes, parsed (absent for anonymous and server callers). */
+  grant?: SmartGrant;
+  /** Patient in context (launch/patient, EHR launch), as a bare id. */
+  patient?: string;
+  encounter?: string;
+  /** The OAuth client the token was issued to. */
+  clientId?: string;
 }
 
 export type FhirInteraction = (request: FhirRequest, ctx: AccessContext) => Promise<FhirResponse>;

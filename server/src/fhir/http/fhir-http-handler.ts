@@ -22,8 +22,11 @@ export interface FhirHttpOptions {
   /** Deepest nesting of a JSON body (config.maxJsonDepth), checked before it is parsed. */
   maxJsonDepth: number;
   log: Logger;
-  /** Builds the AccessContext of a request (the authorization issue replaces the default). */
-  accessContext?: (req: Request, res: Response) => AccessContext;
+  /**
+   * Who is asking: checks the request's access token (auth/bearer-tokens.ts) and throws a 401
+   * OperationOutcomeError when it is missing or not valid. Without it every request is anonymous.
+   */
+  authenticate?: (authorization: string | undefined, requestId: string) => Promise<AccessContext>;
   /**
    * Headers every response carries (the app's security headers), as a flat list of names and
    * values. Written with the response's own headers and the request id in one writeHead.
@@ -100,7 +103,7 @@ function send(res: Response, req: Request, result: FhirResponse, pretty: boolean
 }
 
 export function errorResponse(err: unknown, log: Logger, requestId: string): FhirResponse {
-  if (err instanceof OperationOutcomeError) return { status: err.status, body: err.outcome };
+  if (err instanceof OperationOutcomeError) return { status: err.status, body: err.outcome, headers: err.headers };
   if (isDatabaseUnavailable(err)) {
     // The database is down or restarting: a client should retry, not report a bug.
     log.warn({ requestId, err: { name: (err as Error).name } }, 'database unavailable');
@@ -122,37 +125,74 @@ export function errorResponse(err: unknown, log: Logger, requestId: string): Fhi
  * because every layer costs each request a pass through Express's router.
  */
 export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler {
-  const defaultContext = (_req: Request, res: Response): AccessContext => ({
-    requestId: requestIdOf(res),
-    principal: { kind: 'anonymous' },
-  });
-  const contextOf = options.accessContext ?? defaultContext;
   const commonHeaders = options.commonHeaders ?? [];
+  const corsHeaders = [...commonHeaders, ...CORS_HEADERS];
   const readBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
 
-  const handle = async (req: Request, res: Response): Promise<void> => {
+  /** The caller: anonymous for the open endpoints (the CapabilityStatement), else from the token. */
+  const callerOf = (req: Request, requestId: string): Promise<AccessContext> | AccessContext => {
+    const open = /^\/metadata\/?(\?|$)/.test(req.url) && (req.method === 'GET' || req.method === 'HEAD');
+    if (open || !options.authenticate) return { requestId, principal: { kind: 'anonymous' } };
+    return options.authenticate(req.headers.authorization, requestId);
+  };
+
+  const handle = async (req: Request, res: Response, ctx: AccessContext, headers: readonly string[]): Promise<void> => {
     const pretty = /[?&]_pretty=true(&|$)/.test(req.originalUrl);
     let result: FhirResponse;
     try {
       const fhirReq = toFhirRequest(req, options.maxJsonDepth);
       assertAcceptsJson(param(fhirReq, '_format'), req.headers.accept);
-      result = await options.interaction(fhirReq, contextOf(req, res));
+      result = await options.interaction(fhirReq, ctx);
     } catch (err) {
       result = errorResponse(err, options.log, requestIdOf(res));
     }
-    send(res, req, result, pretty, commonHeaders);
+    send(res, req, result, pretty, headers);
   };
 
   return (req, res) => {
-    // Requests without a body (most: reads and searches) skip the body reader altogether.
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
-      void handle(req, res);
+    // Browser apps on other origins: a CORS preflight, and CORS headers on every answer.
+    // See: https://hl7.org/fhir/smart-app-launch/app-launch.html (browser-based apps)
+    const cross = req.headers.origin !== undefined;
+    const headers = cross ? corsHeaders : commonHeaders;
+    if (req.method === 'OPTIONS' && cross) {
+      res.writeHead(204, [...headers, ...PREFLIGHT_HEADERS, 'X-Request-Id', requestIdOf(res)]).end();
       return;
     }
-    readBody(req, res, (err?: unknown) => {
-      // The body reader's 4xx (too large, bad Content-Encoding, aborted upload) are the client's.
-      if (err) send(res, req, bodyReaderFailure(err) ?? errorResponse(err, options.log, requestIdOf(res)), false, commonHeaders);
-      else void handle(req, res);
-    });
+    void (async () => {
+      let ctx: AccessContext;
+      try {
+        // The token is checked before a body is read: a caller without one sends nothing further.
+        ctx = await callerOf(req, requestIdOf(res));
+      } catch (err) {
+        send(res, req, errorResponse(err, options.log, requestIdOf(res)), false, headers);
+        return;
+      }
+      // Requests without a body (most: reads and searches) skip the body reader altogether.
+      if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+        await handle(req, res, ctx, headers);
+        return;
+      }
+      readBody(req, res, (err?: unknown) => {
+        // The body reader's 4xx (too large, bad Content-Encoding, aborted upload) are the client's.
+        if (err) send(res, req, bodyReaderFailure(err) ?? errorResponse(err, options.log, requestIdOf(res)), false, headers);
+        else void handle(req, res, ctx, headers);
+      });
+    })();
   };
 }
+
+/** Any origin may call the API: it is protected by bearer tokens, not by cookies. */
+const CORS_HEADERS = [
+  'Access-Control-Allow-Origin',
+  '*',
+  'Access-Control-Expose-Headers',
+  'Location, Content-Location, ETag, Last-Modified, X-Request-Id, X-Progress, Retry-After, WWW-Authenticate',
+];
+const PREFLIGHT_HEADERS = [
+  'Access-Control-Allow-Methods',
+  'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers',
+  'Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer, X-Request-Id',
+  'Access-Control-Max-Age',
+  '600',
+];

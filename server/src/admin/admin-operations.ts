@@ -1,0 +1,116 @@
+// Administration, once for both ways in: `npm run admin -- <command>` (admin-command.ts) and the
+// admin-only API (admin-api.ts). Each operation takes plain arguments and returns a plain result
+// that the CLI prints (or prints as JSON) and the API sends.
+import fs from 'node:fs';
+import type { Db } from 'mongodb';
+import type { ServerConfig } from '../config.ts';
+import { AccountStore } from '../auth/accounts/account-store.ts';
+import { ClientRegistry, type ClientRecord, type ClientType } from '../auth/clients.ts';
+import { loadSecret, SecretBox } from '../auth/secret-box.ts';
+import { SigningKeys } from '../auth/signing-keys.ts';
+
+/** A problem with the arguments: the CLI prints it and exits 2, the API answers 400. */
+export class AdminUsageError extends Error {
+  override name = 'AdminUsageError';
+}
+
+export interface AdminContext {
+  config: ServerConfig;
+  db: Db;
+  box: SecretBox;
+  clients: ClientRegistry;
+  keys: SigningKeys;
+  accounts: AccountStore;
+}
+
+/** Retired signing keys stay published for two hours (see auth-server.ts). */
+const PUBLISH_RETIRED_KEYS_MS = 2 * 60 * 60_000;
+
+export function adminContext(config: ServerConfig, db: Db, accounts?: AccountStore): AdminContext {
+  const box = new SecretBox(loadSecret(config.auth.secret, config.dataDir));
+  return {
+    config,
+    db,
+    box,
+    clients: new ClientRegistry(db, box),
+    keys: new SigningKeys(db, box, PUBLISH_RETIRED_KEYS_MS),
+    // Without the FHIR repository, names of linked resources are not looked up (not needed here).
+    accounts: accounts ?? new AccountStore(db, async () => undefined),
+  };
+}
+
+export interface AddClientArgs {
+  name?: string;
+  type?: string;
+  redirectUris?: string[];
+  jwksFile?: string;
+  jwks?: { keys: object[] };
+  jwksUrl?: string;
+  scope?: string;
+  launchUri?: string;
+}
+
+const CLIENT_TYPES: ClientType[] = ['public', 'confidential', 'confidential-asymmetric', 'backend'];
+
+function clientSummary(record: ClientRecord) {
+  return {
+    clientId: record._id,
+    name: record.name,
+    type: record.type,
+    redirectUris: record.metadata.redirect_uris ?? [],
+    scope: record.allowedScope,
+    tokenEndpointAuthMethod: record.metadata.token_endpoint_auth_method,
+    jwksUrl: record.metadata.jwks_uri,
+    createdAt: record.createdAt.toISOString(),
+  };
+}
+
+export async function addClient(ctx: AdminContext, args: AddClientArgs) {
+  if (!args.name) throw new AdminUsageError('--name is required');
+  const type = (args.type === 'confidential-symmetric' ? 'confidential' : args.type) as ClientType;
+  if (!CLIENT_TYPES.includes(type)) throw new AdminUsageError(`--type must be one of public, confidential, confidential-asymmetric, backend`);
+  let jwks = args.jwks;
+  if (args.jwksFile) {
+    try {
+      jwks = JSON.parse(fs.readFileSync(args.jwksFile, 'utf8')) as { keys: object[] };
+    } catch (err) {
+      throw new AdminUsageError(`cannot read the JWKS file ${args.jwksFile}: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(jwks?.keys)) throw new AdminUsageError(`${args.jwksFile} is not a JWKS ({"keys": [...]})`);
+    if (jwks.keys.some((k) => 'd' in k)) throw new AdminUsageError(`${args.jwksFile} holds a private key; register only the public keys`);
+  }
+  try {
+    const created = await ctx.clients.create({
+      name: args.name,
+      type,
+      redirectUris: args.redirectUris,
+      jwks,
+      jwksUri: args.jwksUrl,
+      scope: args.scope,
+      launchUri: args.launchUri,
+    });
+    return { ...clientSummary(created.record), ...(created.clientSecret ? { clientSecret: created.clientSecret } : {}) };
+  } catch (err) {
+    if ((err as Error).name === 'Error') throw new AdminUsageError((err as Error).message);
+    throw err;
+  }
+}
+
+export async function listClients(ctx: AdminContext) {
+  return (await ctx.clients.list()).map(clientSummary);
+}
+
+export async function removeClient(ctx: AdminContext, clientId: string | undefined) {
+  if (!clientId) throw new AdminUsageError('give the client id to remove');
+  if (!(await ctx.clients.remove(clientId))) throw new AdminUsageError(`no client ${clientId}`);
+  // Its tokens go with it.
+  await ctx.db.collection('auth_tokens').deleteMany({ 'payload.clientId': clientId });
+  await ctx.db.collection('auth_refreshtoken').deleteMany({ 'payload.clientId': clientId });
+  return { removed: clientId };
+}
+
+export async function rotateKeys(ctx: AdminContext) {
+  await ctx.keys.ensure();
+  const ids = await ctx.keys.rotate();
+  return { signingKeys: ids, note: 'running servers pick the new keys up within a minute; the old keys stay published for two hours' };
+}

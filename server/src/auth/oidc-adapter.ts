@@ -1,0 +1,180 @@
+// oidc-provider's storage on MongoDB (never its in-memory default): one collection per model,
+// shared by every server instance.
+// - Ids are stored hashed (SHA-256): a token, code or session id is a bearer secret, so the database
+//   holds only what cannot be replayed; the raw value comes back from the caller on every find.
+// - Expiry: each record has `expiresAt`; finds ignore expired records (FerretDB 1.x has no TTL
+//   indexes), a periodic sweep deletes them, and on MongoDB a TTL index does it too.
+// - Access tokens and client-credentials tokens share one collection, so the FHIR API checks any
+//   token with one lookup (bearer-tokens.ts), and concurrent lookups are coalesced into one query.
+// See: https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
+import { createHash } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { findBounded } from '../db/bounded-find.ts';
+import type { ClientRegistry } from './clients.ts';
+
+/** The collection of a model: access and client-credentials tokens together. */
+export function collectionOf(model: string): string {
+  return model === 'AccessToken' || model === 'ClientCredentials' ? 'auth_tokens' : `auth_${model.toLowerCase()}`;
+}
+
+export const hashId = (id: string): string => createHash('sha256').update(id).digest('base64url');
+
+export interface StoredRecord {
+  _id: string;
+  model: string;
+  payload: AdapterPayload;
+  expiresAt?: Date;
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  /** Tokens, sessions and grants of one person (ended together when the password changes). */
+  accountId?: string;
+}
+
+/** Coalesces the finds of one tick into one `$in` query (many requests carry the same few tokens). */
+class FindBatcher {
+  private pending = new Map<string, Array<{ resolve: (doc: StoredRecord | null) => void; reject: (err: unknown) => void }>>();
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly collection: string,
+  ) {}
+
+  find(key: string): Promise<StoredRecord | null> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.pending.get(key);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.pending.set(key, [{ resolve, reject }]);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.scheduled = false;
+    const keys = [...batch.keys()];
+    try {
+      const docs = await findBounded<StoredRecord>(this.db, this.collection, {
+        filter: keys.length === 1 ? { _id: keys[0] } : { _id: { $in: keys } },
+        limit: keys.length,
+      });
+      const byId = new Map(docs.map((d) => [d._id, d]));
+      for (const [key, waiting] of batch) for (const w of waiting) w.resolve(byId.get(key) ?? null);
+    } catch (err) {
+      for (const waiting of batch.values()) for (const w of waiting) w.reject(err);
+    }
+  }
+}
+
+const batchers = new WeakMap<Db, Map<string, FindBatcher>>();
+
+function batcherFor(db: Db, collection: string): FindBatcher {
+  let byCollection = batchers.get(db);
+  if (!byCollection) batchers.set(db, (byCollection = new Map()));
+  let batcher = byCollection.get(collection);
+  if (!batcher) byCollection.set(collection, (batcher = new FindBatcher(db, collection)));
+  return batcher;
+}
+
+/** A stored record of one of the models (sharing a collection) that has not expired, or null. */
+export async function findRecord(db: Db, models: string[], id: string): Promise<StoredRecord | null> {
+  const doc = await batcherFor(db, collectionOf(models[0])).find(hashId(id));
+  if (!doc || !models.includes(doc.model)) return null;
+  if (doc.expiresAt && doc.expiresAt.getTime() <= Date.now()) return null;
+  return doc;
+}
+
+/**
+ * Builds the adapter class oidc-provider instantiates once per model. Clients come from the client
+ * registry (clients.ts), read-only here.
+ */
+export function mongoAdapter(db: Db, clients: ClientRegistry): new (model: string) => Adapter {
+  return class MongoAdapter implements Adapter {
+    private readonly coll: Collection<StoredRecord>;
+
+    constructor(private readonly model: string) {
+      this.coll = db.collection<StoredRecord>(collectionOf(model));
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      if (this.model === 'Client') throw new Error('clients are registered through the client registry');
+      const { jti: _raw, ...rest } = payload;
+      const doc: StoredRecord = { _id: hashId(id), model: this.model, payload: rest };
+      if (expiresIn) doc.expiresAt = new Date(Date.now() + expiresIn * 1000);
+      if (payload.grantId) doc.grantId = payload.grantId;
+      if (payload.uid) doc.uid = payload.uid;
+      if (payload.userCode) doc.userCode = payload.userCode;
+      if (payload.accountId) doc.accountId = payload.accountId;
+      await this.coll.replaceOne({ _id: doc._id }, doc, { upsert: true });
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') return (await clients.metadataOf(id)) as AdapterPayload | undefined;
+      const doc = await findRecord(db, [this.model], id);
+      return doc ? { ...doc.payload, jti: id } : undefined;
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const doc = await this.coll.findOne({ uid, model: this.model });
+      if (!doc || (doc.expiresAt && doc.expiresAt.getTime() <= Date.now())) return undefined;
+      return doc.payload;
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const doc = await this.coll.findOne({ userCode, model: this.model });
+      if (!doc || (doc.expiresAt && doc.expiresAt.getTime() <= Date.now())) return undefined;
+      return doc.payload;
+    }
+
+    async consume(id: string): Promise<void> {
+      await this.coll.updateOne({ _id: hashId(id) }, { $set: { 'payload.consumed': Math.floor(Date.now() / 1000) } });
+    }
+
+    async destroy(id: string): Promise<void> {
+      await this.coll.deleteOne({ _id: hashId(id) });
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await this.coll.deleteMany({ grantId });
+    }
+  };
+}
+
+const MODELS = [
+  'Session',
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'ClientCredentials',
+  'Interaction',
+  'ReplayDetection',
+  'PushedAuthorizationRequest',
+  'Grant',
+];
+
+/** Indexes the adapter's queries need; TTL indexes where the database has them. */
+export async function ensureAdapterIndexes(db: Db, ttlIndexes: boolean): Promise<void> {
+  for (const name of new Set(MODELS.map(collectionOf))) {
+    const coll = db.collection(name);
+    await coll.createIndex({ grantId: 1 }, { name: 'grantId' });
+    await coll.createIndex({ uid: 1 }, { name: 'uid' });
+    await coll.createIndex({ accountId: 1 }, { name: 'accountId' });
+    if (ttlIndexes) await coll.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 });
+  }
+}
+
+/** Deletes expired records (the periodic sweep; databases without TTL indexes rely on it). */
+export async function sweepExpired(db: Db): Promise<number> {
+  let removed = 0;
+  for (const name of new Set(MODELS.map(collectionOf))) {
+    const res = await db.collection(name).deleteMany({ expiresAt: { $lte: new Date() } });
+    removed += res.deletedCount;
+  }
+  return removed;
+}
