@@ -6,6 +6,7 @@ import type {
   CapabilityStatementRestResourceSearchParam,
 } from 'fhir/r4';
 import { r4ResourceTypes } from '../definitions.ts';
+import { searchLimitsDocumentation } from '../search/query/search-limits.ts';
 import type { FhirServices } from './services.ts';
 import { OPERATIONS } from './operations.ts';
 
@@ -74,6 +75,7 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
     rest: [
       {
         mode: 'server',
+        ...(search ? { documentation: searchLimitsDocumentation(services.config.searchLimits) } : {}),
         resource: resources,
         interaction: systemInteractions,
         operation: OPERATIONS.filter((op) => op.level.includes('system')).map((op) => ({ name: op.name, definition: op.definition })),

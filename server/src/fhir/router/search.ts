@@ -7,6 +7,7 @@ import type { ServerConfig } from '../../config.ts';
 import { badRequest, issue, outcome } from '../outcome.ts';
 import { toStoredResource } from '../repo/resource-repository.ts';
 import { parseSearchRequest } from '../search/query/parse-search.ts';
+import { distinctParams } from '../search/query/search-limits.ts';
 import type { SearchRequest } from '../search/query/search-request.ts';
 import { isResourceType, searchParamRegistry, type SearchParamRegistry } from '../search/registry.ts';
 import { runSearch, type SearchEnvironment } from '../search/execute/run-search.ts';
@@ -44,15 +45,19 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     baseUrl: fhirBase,
     restrict: (type) => deps.restrict?.(type, ctx),
     keyHints: deps.keyHints,
+    limits: deps.config.searchLimits,
   });
+  /** The request's parameters without exact repeats: what is searched and what the links repeat. */
+  const paramsOf = (req: FhirRequest) => distinctParams(req.params);
   const parse = (req: FhirRequest, types: string[], compartment?: SearchRequest['compartment']) =>
-    parseSearchRequest(req.params, {
+    parseSearchRequest(paramsOf(req), {
       types,
       compartment,
       registry,
       defaultCount: deps.config.defaultPageSize,
       maxCount: deps.config.maxPageSize,
       strict: preferStrictHandling(req),
+      limits: deps.config.searchLimits,
     });
 
   const respond = async (req: FhirRequest, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
@@ -67,14 +72,13 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       ...result.matches.map((m) => entry(m, 'match')),
       ...result.includes.map((m) => entry(m, 'include')),
     ];
-    if (sreq.ignored.length > 0) {
-      entries.push({
-        resource: outcome(sreq.ignored.map((i) => issue('warning', 'not-supported', `Parameter ${i.name} was ignored: ${i.reason}`, [i.name]))),
-        search: { mode: 'outcome' },
-      });
-    }
+    const notes = [
+      ...sreq.ignored.map((i) => issue('warning', 'not-supported', `Parameter ${i.name} was ignored: ${i.reason}`, [i.name])),
+      ...result.warnings.map((w) => issue('warning', 'too-costly', w)),
+    ];
+    if (notes.length > 0) entries.push({ resource: outcome(notes), search: { mode: 'outcome' } });
     const link = (relation: string, cursor?: string | null): BundleLink => {
-      const params = req.params.filter(([k]) => k !== '_cursor');
+      const params = paramsOf(req).filter(([k]) => k !== '_cursor');
       if (cursor) params.push(['_cursor', cursor]);
       const qs = new URLSearchParams(params).toString();
       return { relation, url: `${fhirBase}/${path}${qs ? `?${qs}` : ''}` };
@@ -95,7 +99,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
   };
 
   const systemSearch: FhirInteraction = async (req, ctx) => {
-    const typeParams = req.params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
+    const typeParams = paramsOf(req).filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
     for (const t of typeParams) if (!isResourceType(t)) throw badRequest(`_type: ${t} is not a resource type`, ['_type']);
     let types = [...new Set(typeParams)];
     if (types.length === 0) {
@@ -127,6 +131,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
         defaultCount: limit,
         maxCount: limit,
         strict: true, // a condition that silently ignored a parameter would match the wrong resources
+        limits: deps.config.searchLimits,
       });
       sreq.count = limit;
       sreq.include = [];
