@@ -73,8 +73,10 @@ describe('search: one expensive search does not stall other requests', function 
   });
 
   it('answers /healthz and a read within 100 ms while the search runs', async function () {
-    // A busy shared machine can delay a probe now and then; a stalled event loop delays them every time.
-    this.retries(2);
+    // A busy shared machine (2 cores, other test runs) can stall this process now and then; a
+    // search that blocks the event loop stalls it every time, so a clean attempt out of four
+    // tells them apart.
+    this.retries(3);
     const probes: Array<{ what: string; ms: number }> = [];
     let searching = true;
     /**
@@ -96,15 +98,15 @@ describe('search: one expensive search does not stall other requests', function 
     };
     const probing = Promise.all([probe('healthz', `${server.url}/healthz`), probe('read', `${fhirUrl}/Patient/p-7`)]);
     const started = performance.now();
-    const searches = [];
-    for (let i = 0; i < 2; i++) searches.push(await drain(`${fhirUrl}/Observation?${EXPENSIVE}`));
+    const search = await drain(`${fhirUrl}/Observation?${EXPENSIVE}`);
     const searchMs = performance.now() - started;
     searching = false;
     await probing;
-    for (const s of searches) expect(s.status).to.equal(200);
+    expect(search.status).to.equal(200);
+    expect(search.bytes).to.be.greaterThan(3_000_000);
     const slowest = probes.reduce((a, b) => (b.ms > a.ms ? b : a));
     const summary = `${probes.length} probes during ${Math.round(searchMs)} ms of searching; slowest ${slowest.what} ${slowest.ms.toFixed(1)} ms`;
-    expect(probes.length, summary).to.be.greaterThan(20);
+    expect(probes.length, summary).to.be.greaterThan(40);
     expect(slowest.ms, summary).to.be.below(100);
   });
 });
