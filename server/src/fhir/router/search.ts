@@ -4,6 +4,7 @@
 // See: https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/search.html
 import type { Bundle, BundleEntry, BundleLink, FhirResource } from 'fhir/r4';
 import type { ServerConfig } from '../../config.ts';
+import { resourceElementFacts } from '../definitions.ts';
 import { badRequest, issue, outcome } from '../outcome.ts';
 import { toStoredResource } from '../repo/resource-repository.ts';
 import { parseSearchRequest } from '../search/query/parse-search.ts';
@@ -38,6 +39,9 @@ export interface SearchInteractions {
 
 export function createSearchInteractions(deps: SearchDependencies): SearchInteractions {
   const registry = deps.registry ?? searchParamRegistry();
+  // What _summary and _elements keep is read from the core definitions on first use: a quarter
+  // of a second of the event loop, which the first such search would hold every request up for.
+  resourceElementFacts('Patient');
   const fhirBase = `${deps.config.baseUrl}/fhir`;
   const envFor = (ctx: AccessContext): SearchEnvironment => ({
     db: deps.db,
