@@ -51,10 +51,9 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     keyHints: deps.keyHints,
     limits: deps.config.searchLimits,
   });
-  /** The request's parameters without exact repeats: what is searched and what the links repeat. */
-  const paramsOf = (req: FhirRequest) => distinctParams(req.params);
-  const parse = (req: FhirRequest, types: string[], compartment?: SearchRequest['compartment']) =>
-    parseSearchRequest(paramsOf(req), {
+  /** Parses the request's parameters without exact repeats (`params`: what is searched and what the links repeat). */
+  const parse = (req: FhirRequest, params: Array<[string, string]>, types: string[], compartment?: SearchRequest['compartment']) =>
+    parseSearchRequest(params, {
       types,
       compartment,
       registry,
@@ -64,7 +63,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       limits: deps.config.searchLimits,
     });
 
-  const respond = async (req: FhirRequest, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
+  const respond = async (params: Array<[string, string]>, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
     const result = await runSearch(sreq, envFor(ctx));
     const shaping = { summary: sreq.summary, elements: sreq.elements };
     const entry = (t: TypedDoc, mode: 'match' | 'include'): BundleEntry => ({
@@ -82,9 +81,9 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     ];
     if (notes.length > 0) entries.push({ resource: outcome(notes), search: { mode: 'outcome' } });
     const link = (relation: string, cursor?: string | null): BundleLink => {
-      const params = paramsOf(req).filter(([k]) => k !== '_cursor');
-      if (cursor) params.push(['_cursor', cursor]);
-      const qs = new URLSearchParams(params).toString();
+      const linked = params.filter(([k]) => k !== '_cursor');
+      if (cursor) linked.push(['_cursor', cursor]);
+      const qs = new URLSearchParams(linked).toString();
       return { relation, url: `${fhirBase}/${path}${qs ? `?${qs}` : ''}` };
     };
     const links = [link('self', sreq.cursor)];
@@ -99,11 +98,13 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
 
   const typeSearch: FhirInteraction = async (req, ctx) => {
     const type = req.path.split('/')[0];
-    return respond(req, ctx, parse(req, [type]), type);
+    const params = distinctParams(req.params);
+    return respond(params, ctx, parse(req, params, [type]), type);
   };
 
   const systemSearch: FhirInteraction = async (req, ctx) => {
-    const typeParams = paramsOf(req).filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
+    const params = distinctParams(req.params);
+    const typeParams = params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
     for (const t of typeParams) if (!isResourceType(t)) throw badRequest(`_type: ${t} is not a resource type`, ['_type']);
     let types = [...new Set(typeParams)];
     if (types.length === 0) {
@@ -111,12 +112,13 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       const names = await deps.db.listCollections({}, { nameOnly: true }).toArray();
       types = names.map((c) => c.name).filter(isResourceType).sort();
     }
-    return respond(req, ctx, parse(req, types), '');
+    return respond(params, ctx, parse(req, params, types), '');
   };
 
   const compartmentSearch: FhirInteraction = async (req, ctx) => {
     const [, id, type] = req.path.split('/');
-    return respond(req, ctx, parse(req, [type], { type: 'Patient', id }), `Patient/${id}/${type}`);
+    const params = distinctParams(req.params);
+    return respond(params, ctx, parse(req, params, [type], { type: 'Patient', id }), `Patient/${id}/${type}`);
   };
 
   return {

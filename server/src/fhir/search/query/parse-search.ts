@@ -112,9 +112,10 @@ export function parseSearchRequest(rawParams: Array<[string, string]>, opts: Par
           const code = descending ? part.slice(1) : part;
           if (!code) throw badRequest(`_sort has an empty key in "${value}"`, ['_sort']);
           // A repeated key cannot change the order: the first one decides.
-          if (!req.sort.some((k) => k.code === code)) req.sort.push({ code, descending });
+          if (req.sort.some((k) => k.code === code)) continue;
+          req.sort.push({ code, descending });
+          assertWithin(limits, 'maxSortKeys', req.sort.length, () => `_sort has more than ${limits.maxSortKeys} keys`, ['_sort']);
         }
-        assertWithin(limits, 'maxSortKeys', req.sort.length, () => `_sort has ${req.sort.length} keys`, ['_sort']);
         continue;
       case '_total':
         if (!['none', 'estimate', 'accurate'].includes(value)) {
