@@ -58,6 +58,8 @@ export interface ServerConfig {
    * them on FerretDB, which has no multikey indexes, and not on MongoDB.
    */
   searchKeyHints: 'auto' | 'on' | 'off';
+  /** How much work one search may cause (see SearchLimits). */
+  searchLimits: SearchLimits;
   /** Root of the repository (for fhir-profiles/ and seed-data/). */
   rootDir: string;
   /**
@@ -83,6 +85,40 @@ export interface AuthConfig {
   sessionIdleMinutes: number;
   /** Clients' JWKS URLs may point at private or loopback addresses (off: SSRF protection). */
   allowPrivateJwksUrls: boolean;
+}
+
+/**
+ * Bounds on the work one search request may cause, so that one request cannot stall the server
+ * or the database for everyone. A request beyond one is refused with a 400 OperationOutcome
+ * (code too-costly) naming the limit, except the two that depend on the data found (included
+ * resources, :iterate rounds): there the page is cut short and says so. The README's
+ * configuration table gives the reason for each default.
+ */
+export interface SearchLimits {
+  /** OR-ed values of one parameter (`code=a,b,c` is three), after removing repeats. */
+  maxValuesPerParameter: number;
+  /** Parameters of one request (name=value pairs, after removing exact repeats). */
+  maxParameters: number;
+  /** _include and _revinclude specs together, after removing repeats. */
+  maxIncludes: number;
+  /** :iterate rounds after the first round of includes. */
+  maxIterateRounds: number;
+  /** Resources included in one page (beyond it, the page says it left some out). */
+  maxIncludedResources: number;
+  /** Reference hops of one parameter: each chain step and each _has counts one. */
+  maxChainDepth: number;
+  /** Resource types one chain step may search (a reference to any type fans out to many). */
+  maxChainTargets: number;
+  /** Database sub-queries (chain steps and _has) one request may run, over all searched types. */
+  maxSubQueries: number;
+  /** Resources one chain or _has sub-query may match. */
+  maxChainMatches: number;
+  /** _sort keys. */
+  maxSortKeys: number;
+  /** _elements entries. */
+  maxElements: number;
+  /** Database time of one search (every find and count gets what is left as maxTimeMS). */
+  timeBudgetMs: number;
 }
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -130,6 +166,32 @@ function booleanFrom(name: string, value: string | undefined, fallback: boolean)
   throw new Error(`Configuration: ${name} must be true or false, got "${value}"`);
 }
 
+/** The environment variable and default of each search limit (the README says why each default). */
+export const SEARCH_LIMIT_SETTINGS: Record<keyof SearchLimits, { variable: string; fallback: number; min: number }> = {
+  maxValuesPerParameter: { variable: 'SEARCH_MAX_VALUES', fallback: 100, min: 1 },
+  maxParameters: { variable: 'SEARCH_MAX_PARAMETERS', fallback: 50, min: 1 },
+  maxIncludes: { variable: 'SEARCH_MAX_INCLUDES', fallback: 20, min: 1 },
+  maxIterateRounds: { variable: 'SEARCH_MAX_ITERATE_ROUNDS', fallback: 3, min: 0 },
+  maxIncludedResources: { variable: 'SEARCH_MAX_INCLUDED', fallback: 1000, min: 1 },
+  maxChainDepth: { variable: 'SEARCH_MAX_CHAIN_DEPTH', fallback: 3, min: 1 },
+  maxChainTargets: { variable: 'SEARCH_MAX_CHAIN_TARGETS', fallback: 10, min: 1 },
+  maxSubQueries: { variable: 'SEARCH_MAX_SUBQUERIES', fallback: 30, min: 1 },
+  maxChainMatches: { variable: 'SEARCH_MAX_CHAIN_MATCHES', fallback: 10_000, min: 1 },
+  maxSortKeys: { variable: 'SEARCH_MAX_SORT_KEYS', fallback: 5, min: 1 },
+  maxElements: { variable: 'SEARCH_MAX_ELEMENTS', fallback: 100, min: 1 },
+  timeBudgetMs: { variable: 'SEARCH_TIME_BUDGET_MS', fallback: 10_000, min: 1 },
+};
+
+function searchLimitsFrom(env: NodeJS.ProcessEnv): SearchLimits {
+  const limits = {} as SearchLimits;
+  for (const [key, { variable, fallback, min }] of Object.entries(SEARCH_LIMIT_SETTINGS)) {
+    const n = intFrom(variable, env[variable], fallback);
+    if (n < min) throw new Error(`Configuration: ${variable} must be at least ${min}, got "${env[variable]}"`);
+    limits[key as keyof SearchLimits] = n;
+  }
+  return limits;
+}
+
 /** Reads the configuration from an environment (process.env by default). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const port = intFrom('PORT', env.PORT, 8080);
@@ -155,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     requireProfiles: booleanFrom('REQUIRE_PROFILES', env.REQUIRE_PROFILES, false),
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'fhir-profiles'),
     searchKeyHints: oneOf('SEARCH_KEY_HINTS', env.SEARCH_KEY_HINTS, ['auto', 'on', 'off'] as const, 'auto'),
+    searchLimits: searchLimitsFrom(env),
     rootDir,
     trustProxy: booleanFrom('TRUST_PROXY', env.TRUST_PROXY, false),
     clinic: {

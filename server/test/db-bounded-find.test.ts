@@ -4,6 +4,8 @@
 import { expect } from 'chai';
 import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
 import { findBounded } from '../src/db/bounded-find.ts';
+import { loadConfig } from '../src/config.ts';
+import { SearchBudget } from '../src/fhir/search/execute/search-budget.ts';
 import { findByIds } from '../src/fhir/search/execute/search-database.ts';
 import { testDatabaseUri } from './support/test-server.ts';
 
@@ -77,12 +79,13 @@ describe('database: bounded finds as one command', () => {
     await db.collection('Many').insertMany(Array.from({ length: 1100 }, (_, i) => ({ _id: `m${i}`, patient: i % 2 ? 'p1' : 'p2' })) as never[]);
     const ids = [...Array.from({ length: 1100 }, (_, i) => `m${i}`), 'missing-1', 'missing-2'];
     commands.length = 0;
-    const all = await findByIds(db, 'Many', ids, undefined);
+    const budget = new SearchBudget(loadConfig({}).searchLimits);
+    const all = await findByIds(db, 'Many', ids, undefined, undefined, budget);
     expect(new Set(all.map((d) => d._id)).size).to.equal(1100);
     expect(commands.filter((c) => c.commandName === 'find')).to.have.length(3);
-    const mine = await findByIds(db, 'Many', ids, { patient: 'p1' });
+    const mine = await findByIds(db, 'Many', ids, { patient: 'p1' }, undefined, budget);
     expect(mine).to.have.length(550);
     expect(mine.every((d) => d.patient === 'p1')).to.equal(true);
-    expect(await findByIds(db, 'Many', ['m1'], { patient: 'p2' })).to.deep.equal([]);
+    expect(await findByIds(db, 'Many', ['m1'], { patient: 'p2' }, undefined, budget)).to.deep.equal([]);
   });
 });

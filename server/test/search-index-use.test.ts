@@ -3,6 +3,7 @@
 // (The point here is the query plan, so the compiled filter is explained directly.)
 import { expect } from 'chai';
 import type { Db, Document } from 'mongodb';
+import { loadConfig } from '../src/config.ts';
 import { compileFilter, parseSearchRequest, searchParamRegistry } from '../src/fhir/search/index.ts';
 import { testServer } from './support/test-server.ts';
 import { fhirFetch } from './support/http.ts';
@@ -18,6 +19,7 @@ describe('search: everyday portal queries use indexes', () => {
   let db: Db;
   const patientId = `idx-${Date.now().toString(36)}`;
   const registry = searchParamRegistry();
+  const limits = loadConfig({}).searchLimits;
 
   before(async () => {
     const server = await testServer();
@@ -67,8 +69,9 @@ describe('search: everyday portal queries use indexes', () => {
         defaultCount: 20,
         maxCount: 1000,
         strict: true,
+        limits,
       });
-      const filter = await compileFilter(type, request, { db, registry, baseUrl: fhirUrl, restrict: () => undefined });
+      const filter = await compileFilter(type, request, { db, registry, baseUrl: fhirUrl, restrict: () => undefined, limits });
       expect(JSON.stringify(filter)).to.match(/"patient":/);
       const { indexed, plan } = usesIndex(await db.collection(type).find(filter).explain());
       expect(indexed, plan).to.equal(true);

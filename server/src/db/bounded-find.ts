@@ -23,6 +23,8 @@ export interface BoundedFind {
   limit: number;
   /** Documents in the first reply; by default all of them (the limit). */
   batchSize?: number;
+  /** The database gives up after this long (error code 50, MaxTimeMSExpired); unset: no limit. */
+  maxTimeMS?: number;
 }
 
 interface FindReply {
@@ -38,6 +40,7 @@ export async function findBounded<T extends Document = Document>(db: Db, collect
   if (query.projection) command.projection = query.projection;
   command.limit = limit;
   command.batchSize = query.batchSize ?? limit;
+  if (query.maxTimeMS !== undefined) command.maxTimeMS = query.maxTimeMS;
   const readConcern = db.readConcern?.level;
   if (readConcern) command.readConcern = { level: readConcern };
 
@@ -57,7 +60,7 @@ export async function findBounded<T extends Document = Document>(db: Db, collect
 
   // Cut short (by the reply size limit): close the cursor, let the driver's cursor page through.
   await close();
-  const cursor = db.collection(collection).find(query.filter, { projection: query.projection, limit });
+  const cursor = db.collection(collection).find(query.filter, { projection: query.projection, limit, maxTimeMS: query.maxTimeMS });
   if (query.sort) cursor.sort(query.sort);
   return (await cursor.toArray()) as unknown as T[];
 }

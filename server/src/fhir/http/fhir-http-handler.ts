@@ -10,6 +10,7 @@ import { decodeQueryParams, decodeRequestPath } from '../request-url.ts';
 import { param, type AccessContext, type FhirInteraction, type FhirMethod, type FhirRequest, type FhirResponse } from '../types.ts';
 import { bodyReaderFailure } from './body-reader-errors.ts';
 import { assertAcceptsJson, assertUtf8Charset, BODY_TYPES, mediaTypeOf } from './content-negotiation.ts';
+import { isLargeBody, jsonPieces } from './json-text.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** Retry-After of a 503 while the database is unreachable: about how long a restart or failover takes. */
@@ -72,7 +73,8 @@ function toFhirRequest(req: Request, maxJsonDepth: number): FhirRequest {
     if (!/\/_search\/?$/.test(req.path)) {
       throw new OperationOutcomeError(415, [issue('error', 'not-supported', 'Form bodies are accepted only by _search')]);
     }
-    params.push(...(body as Array<[string, string]>));
+    // One by one: a spread of a huge form (100,000+ pairs) would overflow the stack.
+    for (const pair of body as Array<[string, string]>) params.push(pair);
     body = undefined;
   }
   const path = decodeRequestPath(req.path);
@@ -87,19 +89,29 @@ export const requestIdOf = (res: Response): string => String(res.locals.requestI
  * interaction's, the body's), then the body as one string, so that Node sends headers and body in
  * one write. Setting a dozen headers one by one with setHeader cost a twentieth of the server's
  * CPU per small search. Express's res.send would only repeat the work (ETags are ours).
+ * A large body (a long Bundle) is serialised in slices and written in pieces (json-text.ts), so
+ * that other requests are served meanwhile.
  */
-function send(res: Response, req: Request, result: FhirResponse, pretty: boolean, commonHeaders: readonly string[]): void {
+async function send(res: Response, req: Request, result: FhirResponse, pretty: boolean, commonHeaders: readonly string[]): Promise<void> {
   const headers = [...commonHeaders, 'X-Request-Id', requestIdOf(res)];
   for (const [name, value] of Object.entries(result.headers ?? {})) headers.push(name, value);
   if (result.body === undefined || result.status === 204 || result.status === 304) {
     res.writeHead(result.status, headers).end();
     return;
   }
-  const text = JSON.stringify(result.body, null, pretty ? 2 : undefined);
-  headers.push('Content-Type', FHIR_JSON, 'Content-Length', String(Buffer.byteLength(text)));
+  const pieces = isLargeBody(result.body)
+    ? await jsonPieces(result.body, pretty)
+    : [JSON.stringify(result.body, null, pretty ? 2 : undefined)];
+  let length = 0;
+  for (const piece of pieces) length += Buffer.byteLength(piece);
+  headers.push('Content-Type', FHIR_JSON, 'Content-Length', String(length));
   res.writeHead(result.status, headers);
-  if (req.method === 'HEAD') res.end();
-  else res.end(text, 'utf8');
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i], 'utf8');
+  res.end(pieces[pieces.length - 1], 'utf8');
 }
 
 export function errorResponse(err: unknown, log: Logger, requestId: string): FhirResponse {
@@ -146,7 +158,7 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
     } catch (err) {
       result = errorResponse(err, options.log, requestIdOf(res));
     }
-    send(res, req, result, pretty, headers);
+    await send(res, req, result, pretty, headers);
   };
 
   return (req, res) => {
@@ -164,7 +176,7 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
         // The token is checked before a body is read: a caller without one sends nothing further.
         ctx = await callerOf(req, requestIdOf(res));
       } catch (err) {
-        send(res, req, errorResponse(err, options.log, requestIdOf(res)), false, headers);
+        await send(res, req, errorResponse(err, options.log, requestIdOf(res)), false, headers);
         return;
       }
       // Requests without a body (most: reads and searches) skip the body reader altogether.
@@ -174,7 +186,7 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
       }
       readBody(req, res, (err?: unknown) => {
         // The body reader's 4xx (too large, bad Content-Encoding, aborted upload) are the client's.
-        if (err) send(res, req, bodyReaderFailure(err) ?? errorResponse(err, options.log, requestIdOf(res)), false, headers);
+        if (err) void send(res, req, bodyReaderFailure(err) ?? errorResponse(err, options.log, requestIdOf(res)), false, headers);
         else void handle(req, res, ctx, headers);
       });
     })();

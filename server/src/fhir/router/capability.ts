@@ -7,6 +7,7 @@ import type {
 } from 'fhir/r4';
 import { r4ResourceTypes } from '../definitions.ts';
 import { searchParamRegistry } from '../search/index.ts';
+import { searchLimitsDocumentation } from '../search/query/search-limits.ts';
 import type { FhirServices } from './services.ts';
 import { OPERATIONS } from './operations.ts';
 
@@ -120,13 +121,15 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
     rest: [
       {
         mode: 'server',
-        ...(includes?.anyTarget.length
-          ? {
-              documentation:
+        documentation: [
+          ...(search ? [searchLimitsDocumentation(services.config.searchLimits)] : []),
+          ...(includes?.anyTarget.length
+            ? [
                 'Besides the searchRevInclude of each type, _revinclude takes these parameters, which may reference ' +
-                `a resource of any type, for every type: ${includes.anyTarget.join(', ')}.`,
-            }
-          : {}),
+                  `a resource of any type, for every type: ${includes.anyTarget.join(', ')}.`,
+              ]
+            : []),
+        ].join('\n\n') || undefined,
         resource: resources,
         interaction: systemInteractions,
         operation: OPERATIONS.filter((op) => op.level.includes('system')).map((op) => ({ name: op.name, definition: op.definition })),

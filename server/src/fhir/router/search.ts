@@ -4,9 +4,11 @@
 // See: https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/search.html
 import type { Bundle, BundleEntry, BundleLink, FhirResource } from 'fhir/r4';
 import type { ServerConfig } from '../../config.ts';
+import { resourceElementFacts } from '../definitions.ts';
 import { badRequest, issue, outcome } from '../outcome.ts';
 import { toStoredResource } from '../repo/resource-repository.ts';
 import { parseSearchRequest } from '../search/query/parse-search.ts';
+import { distinctParams } from '../search/query/search-limits.ts';
 import type { SearchRequest } from '../search/query/search-request.ts';
 import { isResourceType, searchParamRegistry, type SearchParamRegistry } from '../search/registry.ts';
 import { runSearch, type SearchEnvironment } from '../search/execute/run-search.ts';
@@ -39,6 +41,9 @@ export interface SearchInteractions {
 
 export function createSearchInteractions(deps: SearchDependencies): SearchInteractions {
   const registry = deps.registry ?? searchParamRegistry();
+  // What _summary and _elements keep is read from the core definitions on first use: a quarter
+  // of a second of the event loop, which the first such search would hold every request up for.
+  resourceElementFacts('Patient');
   const fhirBase = `${deps.config.baseUrl}/fhir`;
   const run = (sreq: SearchRequest, env: SearchEnvironment) =>
     deps.visibility ? deps.visibility.read(() => runSearch(sreq, env)) : runSearch(sreq, env);
@@ -48,18 +53,21 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     baseUrl: fhirBase,
     restrict: (type) => deps.restrict?.(type, ctx),
     keyHints: deps.keyHints,
+    limits: deps.config.searchLimits,
   });
-  const parse = (req: FhirRequest, types: string[], compartment?: SearchRequest['compartment']) =>
-    parseSearchRequest(req.params, {
+  /** Parses the request's parameters without exact repeats (`params`: what is searched and what the links repeat). */
+  const parse = (req: FhirRequest, params: Array<[string, string]>, types: string[], compartment?: SearchRequest['compartment']) =>
+    parseSearchRequest(params, {
       types,
       compartment,
       registry,
       defaultCount: deps.config.defaultPageSize,
       maxCount: deps.config.maxPageSize,
       strict: preferStrictHandling(req),
+      limits: deps.config.searchLimits,
     });
 
-  const respond = async (req: FhirRequest, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
+  const respond = async (params: Array<[string, string]>, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
     const result = await run(sreq, envFor(ctx));
     const shaping = { summary: sreq.summary, elements: sreq.elements };
     const entry = (t: TypedDoc, mode: 'match' | 'include'): BundleEntry => ({
@@ -71,16 +79,15 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       ...result.matches.map((m) => entry(m, 'match')),
       ...result.includes.map((m) => entry(m, 'include')),
     ];
-    if (sreq.ignored.length > 0) {
-      entries.push({
-        resource: outcome(sreq.ignored.map((i) => issue('warning', 'not-supported', `Parameter ${i.name} was ignored: ${i.reason}`, [i.name]))),
-        search: { mode: 'outcome' },
-      });
-    }
+    const notes = [
+      ...sreq.ignored.map((i) => issue('warning', 'not-supported', `Parameter ${i.name} was ignored: ${i.reason}`, [i.name])),
+      ...result.warnings.map((w) => issue('warning', 'too-costly', w)),
+    ];
+    if (notes.length > 0) entries.push({ resource: outcome(notes), search: { mode: 'outcome' } });
     const link = (relation: string, cursor?: string | null): BundleLink => {
-      const params = req.params.filter(([k]) => k !== '_cursor');
-      if (cursor) params.push(['_cursor', cursor]);
-      const qs = new URLSearchParams(params).toString();
+      const linked = params.filter(([k]) => k !== '_cursor');
+      if (cursor) linked.push(['_cursor', cursor]);
+      const qs = new URLSearchParams(linked).toString();
       return { relation, url: `${fhirBase}/${path}${qs ? `?${qs}` : ''}` };
     };
     const links = [link('self', sreq.cursor)];
@@ -95,11 +102,13 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
 
   const typeSearch: FhirInteraction = async (req, ctx) => {
     const type = req.path.split('/')[0];
-    return respond(req, ctx, parse(req, [type]), type);
+    const params = distinctParams(req.params);
+    return respond(params, ctx, parse(req, params, [type]), type);
   };
 
   const systemSearch: FhirInteraction = async (req, ctx) => {
-    const typeParams = req.params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
+    const params = distinctParams(req.params);
+    const typeParams = params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
     for (const t of typeParams) if (!isResourceType(t)) throw badRequest(`_type: ${t} is not a resource type`, ['_type']);
     let types = [...new Set(typeParams)];
     if (types.length === 0) {
@@ -107,12 +116,13 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       const names = await deps.db.listCollections({}, { nameOnly: true }).toArray();
       types = names.map((c) => c.name).filter(isResourceType).sort();
     }
-    return respond(req, ctx, parse(req, types), '');
+    return respond(params, ctx, parse(req, params, types), '');
   };
 
   const compartmentSearch: FhirInteraction = async (req, ctx) => {
     const [, id, type] = req.path.split('/');
-    return respond(req, ctx, parse(req, [type], { type: 'Patient', id }), `Patient/${id}/${type}`);
+    const params = distinctParams(req.params);
+    return respond(params, ctx, parse(req, params, [type], { type: 'Patient', id }), `Patient/${id}/${type}`);
   };
 
   return {
@@ -131,6 +141,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
         defaultCount: limit,
         maxCount: limit,
         strict: true, // a condition that silently ignored a parameter would match the wrong resources
+        limits: deps.config.searchLimits,
       });
       sreq.count = limit;
       sreq.include = [];

@@ -74,12 +74,16 @@ export class KeyHints {
     }
   }
 
-  /** Ids of `type` resources that may have one of the keys; undefined when there are more than max. */
-  async candidates(keys: string[], max: number): Promise<string[] | undefined> {
+  /**
+   * Ids of `type` resources that may have one of the keys; undefined when there are more than max.
+   * maxTimeMS: the search's time budget left.
+   */
+  async candidates(keys: string[], max: number, maxTimeMS?: number): Promise<string[] | undefined> {
     const docs = await findBounded<KeyDocument>(this.db, KEY_HINTS_COLLECTION, {
       filter: keys.length === 1 ? { k: keys[0] } : { k: { $in: keys } },
       projection: { r: 1 },
       limit: max + 1,
+      maxTimeMS,
     });
     if (docs.length > max) return undefined;
     return [...new Set(docs.map((d) => d.r))];

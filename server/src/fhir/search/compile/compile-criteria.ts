@@ -4,8 +4,9 @@
 import type { Document } from 'mongodb';
 import { badRequest } from '../../outcome.ts';
 import { patientCompartmentParams } from '../compartment.ts';
-import { chainTargets } from '../query/parse-search.ts';
+import { planKey } from '../query/chain-plan.ts';
 import { unescapeValue } from '../query/escaping.ts';
+import { limitExceeded, type SearchLimits } from '../query/search-limits.ts';
 import type { Criterion } from '../query/search-request.ts';
 import type { SearchParam, SearchParamRegistry } from '../registry.ts';
 import { compileDate, dateCondition } from './date-filter.ts';
@@ -19,14 +20,14 @@ import { partitionCondition } from './partition.ts';
 import { oneValueCondition } from './positions.ts';
 import { hintedParam, keyOf } from '../key-hints.ts';
 import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-context.ts';
-
-/** Largest id list a chain or _has sub-query may produce before the search is refused. */
-export const MAX_SUBQUERY_IDS = 10000;
+import { anyOf, valuesOf } from './value-list.ts';
 /** Most candidates an identifier key lookup narrows a search to (the local FerretDB pushes down $in lists up to 500). */
 const MAX_HINT_IDS = 500;
 
 export interface CompileEnvironment {
   registry: SearchParamRegistry;
+  /** maxChainMatches bounds each chain and _has sub-query. */
+  limits: SearchLimits;
   baseUrl: string;
   /** Extra conditions (access rules) on every query of a type, sub-queries included. */
   restrict(type: string): Document | undefined;
@@ -78,16 +79,18 @@ export function and(conds: Array<Document | undefined>): Document {
   return merged;
 }
 
-/** OR of alternatives; equalities on one field become a single $in (index-friendly). */
+/** OR of alternatives; equalities (and value lists) on one field become one list (index-friendly, see value-list.ts). */
 export function or(conds: Document[]): Document {
   if (conds.length === 1) return conds[0];
-  const fields = conds.map((c) => Object.keys(c));
-  const field = fields[0][0];
-  if (
-    fields.every((f) => f.length === 1 && f[0] === field && !field.startsWith('$')) &&
-    conds.every((c) => typeof c[field] === 'string')
-  ) {
-    return { [field]: { $in: conds.map((c) => c[field] as string) } };
+  const field = Object.keys(conds[0])[0];
+  if (field !== undefined && !field.startsWith('$')) {
+    const values: string[] = [];
+    for (const c of conds) {
+      const list = valuesOf(c, field);
+      if (!list) return { $or: conds };
+      values.push(...list);
+    }
+    return anyOf(field, values);
   }
   return { $or: conds };
 }
@@ -183,9 +186,10 @@ function partitionHint(
 }
 
 async function subQueryIds(type: string, filter: Document, projection: Document, env: CompileEnvironment, name: string) {
-  const docs = await env.find(type, and([filter, env.restrict(type)]), projection, MAX_SUBQUERY_IDS + 1);
-  if (docs.length > MAX_SUBQUERY_IDS) {
-    throw badRequest(`${name}: the chained criterion matches more than ${MAX_SUBQUERY_IDS} ${type} resources; narrow it`, [name]);
+  const max = env.limits.maxChainMatches;
+  const docs = await env.find(type, and([filter, env.restrict(type)]), projection, max + 1);
+  if (docs.length > max) {
+    throw limitExceeded(env.limits, 'maxChainMatches', `${name}: the chained criterion matches more than ${max} ${type} resources`, [name], 'Narrow it');
   }
   return docs;
 }
@@ -193,7 +197,8 @@ async function subQueryIds(type: string, filter: Document, projection: Document,
 async function chainCondition(type: string, param: SearchParam, criterion: Criterion, env: CompileEnvironment): Promise<Document> {
   const { key, name } = criterion;
   if (param.type !== 'reference' || !key.chain) throw badRequest(`${name}: only reference parameters can be chained`, [name]);
-  const targets = chainTargets(env.registry, param.targets, key);
+  // Planned (and bounded) before any query ran: see chain-plan.ts and parse-search.ts.
+  const { targets } = planKey(env.registry, type, key);
   const refs: string[] = [];
   for (const target of targets) {
     const inner: Criterion = { name, key: key.chain, values: criterion.values };
@@ -202,7 +207,7 @@ async function chainCondition(type: string, param: SearchParam, criterion: Crite
     refs.push(...docs.map((d) => `${target}/${String(d._id)}`));
   }
   if (refs.length === 0) return MATCH_NOTHING;
-  const condition = { [`sp.${param.code}.r`]: { $in: refs } };
+  const condition = anyOf(`sp.${param.code}.r`, refs);
   // A chain through Patient ends in patient ids: lead with the partition key too.
   const patientIds = refs.every((r) => r.startsWith('Patient/')) ? refs.map((r) => r.slice('Patient/'.length)) : [];
   return and([partitionCondition(type, param, patientIds, env.registry), condition]);

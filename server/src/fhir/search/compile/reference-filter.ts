@@ -9,6 +9,7 @@ import { unescapeValue } from '../query/escaping.ts';
 import { normalizeReference, splitLocalReference } from '../reference-string.ts';
 import { tokenCondition } from './token-filter.ts';
 import type { ValueCompiler, ValueContext } from './value-context.ts';
+import { anyOf } from './value-list.ts';
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -42,5 +43,5 @@ export const compileReference: ValueCompiler = (raw, ctx) => {
   }
   const refs = referenceValues(raw, ctx);
   if ('anyTypeId' in refs) return { [`${ctx.field}.r`]: { $regex: `^[A-Za-z]+/${escapeRegex(refs.anyTypeId)}$` } };
-  return refs.length === 1 ? { [`${ctx.field}.r`]: refs[0] } : { [`${ctx.field}.r`]: { $in: refs } };
+  return anyOf(`${ctx.field}.r`, refs);
 };

@@ -1,15 +1,18 @@
 // Executes a SearchRequest: compile per type, AND the access restriction in before paging,
-// keyset-page each collection, merge (system search), add includes and the total.
+// keyset-page each collection, merge (system search), add includes and the total. Every query
+// runs within the search's time budget (search-budget.ts).
 import type { Db, Document } from 'mongodb';
 import { findBounded } from '../../../db/bounded-find.ts';
-import type { CurrentDocument } from '../../repo/stored-document.ts';
 import { and, compileCriteria, type CompileEnvironment } from '../compile/compile-criteria.ts';
 import { compartmentCondition } from '../compile/partition.ts';
+import type { SearchLimits } from '../query/search-limits.ts';
 import type { SearchRequest } from '../query/search-request.ts';
 import type { SearchParamRegistry } from '../registry.ts';
 import { decodeCursor, encodeCursor, keysetCondition, type Cursor } from './cursor.ts';
-import { resolveIncludes, type TypedDoc } from './includes.ts';
+import { resolveIncludes, sourceProjection, type TypedDoc } from './includes.ts';
 import type { KeyHints } from '../key-hints.ts';
+import { SearchBudget } from './search-budget.ts';
+import { findResources } from './search-database.ts';
 import { compareValues, fieldValue, sortFields, type SortField } from './sort-keys.ts';
 
 export interface SearchEnvironment {
@@ -21,6 +24,7 @@ export interface SearchEnvironment {
   restrict(type: string): Document | undefined;
   /** Identifier lookup keys, on databases that need them (see key-hints.ts). */
   keyHints?: KeyHints;
+  limits: SearchLimits;
 }
 
 export interface SearchResult {
@@ -30,25 +34,34 @@ export interface SearchResult {
   /** Cursor tokens for the next and previous pages, when there are such pages. */
   next?: string;
   previous?: string;
+  /** Why the page may be incomplete (an include limit was reached), for the searchset's outcome. */
+  warnings: string[];
 }
 
 /** The compiled filter of one type: criteria, compartment and access, ready for paging. */
-export async function compileFilter(type: string, req: SearchRequest, env: SearchEnvironment): Promise<Document> {
+export async function compileFilter(
+  type: string,
+  req: SearchRequest,
+  env: SearchEnvironment,
+  budget = new SearchBudget(env.limits),
+): Promise<Document> {
   const hints = env.keyHints;
   const cenv: CompileEnvironment = {
     registry: env.registry,
+    limits: env.limits,
     baseUrl: env.baseUrl,
     restrict: env.restrict,
-    find: (t, filter, projection, limit) => findBounded(env.db, t, { filter, projection, limit }),
-    keyCandidates: hints && ((keys, max) => hints.candidates(keys, max)),
+    find: (t, filter, projection, limit) => budget.run((maxTimeMS) => findBounded(env.db, t, { filter, projection, limit, maxTimeMS })),
+    keyCandidates: hints && ((keys, max) => budget.run((maxTimeMS) => hints.candidates(keys, max, maxTimeMS))),
   };
   const conds = await compileCriteria(type, req.criteria, cenv);
   const compartment = req.compartment ? compartmentCondition(type, req.compartment.id) : undefined;
   return and([compartment, ...conds, env.restrict(type)]);
 }
 
-function projectionFor(fields: SortField[]): Document {
-  const p: Document = { resource: 1, vid: 1, ts: 1 };
+/** The page's projection: the resource, its sort values, and the references its _include specs read. */
+function projectionFor(type: string, fields: SortField[], req: SearchRequest, registry: SearchParamRegistry): Document {
+  const p = sourceProjection(registry, type, req.include);
   for (const f of fields) if (f.field !== '_id' && f.field !== 'ts') p[f.field] = 1;
   return p;
 }
@@ -72,17 +85,21 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   const fields = sortFields(req.types, req.sort, env.registry);
   const cursor: Cursor | undefined = req.cursor ? decodeCursor(req.cursor, fields.length) : undefined;
   const backwards = cursor?.dir === 'p';
+  const budget = new SearchBudget(env.limits);
   const filters = new Map<string, Document>();
-  for (const type of req.types) filters.set(type, await compileFilter(type, req, env));
+  for (const type of req.types) filters.set(type, await compileFilter(type, req, env, budget));
 
-  const result: SearchResult = { matches: [], includes: [] };
+  const result: SearchResult = { matches: [], includes: [], warnings: [] };
   const countOnly = req.summary === 'count';
   if (req.total === 'accurate' || req.total === 'estimate' || countOnly) {
     let total = 0;
     for (const [type, filter] of filters) {
-      total += Object.keys(filter).length === 0 && req.total === 'estimate'
-        ? await env.db.collection(type).estimatedDocumentCount()
-        : await env.db.collection(type).countDocuments(filter);
+      const collection = env.db.collection(type);
+      total += await budget.run((maxTimeMS) =>
+        Object.keys(filter).length === 0 && req.total === 'estimate'
+          ? collection.estimatedDocumentCount({ maxTimeMS })
+          : collection.countDocuments(filter, { maxTimeMS }),
+      );
     }
     result.total = total;
   }
@@ -95,12 +112,12 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   const fetched: TypedDoc[] = [];
   for (const [type, filter] of filters) {
     const keyset = cursor ? keysetCondition(fields, cursor, type, backwards) : undefined;
-    const docs = await findBounded<CurrentDocument>(env.db, type, {
-      filter: and([filter, keyset]),
-      sort,
-      projection: projectionFor(fields),
-      limit: req.count + 1,
-    });
+    const docs = await findResources(
+      env.db,
+      type,
+      { filter: and([filter, keyset]), sort, projection: projectionFor(type, fields, req, env.registry), limit: req.count + 1 },
+      budget,
+    );
     for (const doc of docs) fetched.push({ type, doc });
   }
   const cmp = comparator(fields);
@@ -123,7 +140,9 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   if (result.total === undefined && !cursor && !more && req.total !== 'none') result.total = page.length;
 
   if (req.include.length > 0 || req.revinclude.length > 0) {
-    result.includes = await resolveIncludes(page, req.include, req.revinclude, env);
+    const included = await resolveIncludes(page, req.include, req.revinclude, env, budget);
+    result.includes = included.includes;
+    result.warnings.push(...included.warnings);
   }
   return result;
 }

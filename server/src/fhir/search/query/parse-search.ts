@@ -3,8 +3,10 @@
 // See: https://hl7.org/fhir/R4/search.html
 import { badRequest, notSupported } from '../../outcome.ts';
 import { isResourceType, type SearchParamRegistry } from '../registry.ts';
+import { chainLinks, firstWideStep, planKey, typedExample, type KeyPlan } from './chain-plan.ts';
 import { splitUnescaped } from './escaping.ts';
-import type { Criterion, IncludeSpec, ParamKey, SearchRequest, SummaryMode, TotalMode } from './search-request.ts';
+import { assertWithin, distinct, distinctParams, limitExceeded, type SearchLimits } from './search-limits.ts';
+import type { IncludeSpec, ParamKey, SearchRequest, SummaryMode, TotalMode } from './search-request.ts';
 
 export interface ParseOptions {
   types: string[];
@@ -14,6 +16,7 @@ export interface ParseOptions {
   maxCount: number;
   /** `Prefer: handling=strict`: unknown parameters are an error instead of being ignored. */
   strict: boolean;
+  limits: SearchLimits;
 }
 
 /** Parameters about the response format that the HTTP layer handles. */
@@ -36,35 +39,6 @@ export function parseParamKey(name: string): ParamKey {
   return key;
 }
 
-/** Why a parameter cannot be used on a type, or undefined when it can. */
-export function unsupportedReason(registry: SearchParamRegistry, type: string, key: ParamKey): string | undefined {
-  if (key.has) {
-    const { type: hasType, param, inner } = key.has;
-    if (!isResourceType(hasType)) return `_has names an unknown resource type ${hasType}`;
-    const p = registry.get(hasType, param);
-    if (!p || p.type !== 'reference') return `${param} is not a reference parameter of ${hasType}`;
-    return unsupportedReason(registry, hasType, inner);
-  }
-  if (key.code === '_id' || key.code === '_lastUpdated') return key.chain ? `${key.code} cannot be chained` : undefined;
-  const p = registry.get(type, key.code);
-  if (!p) return `${key.code} is not a search parameter of ${type}`;
-  if (!p.expression || p.type === 'special') return `${key.code} is not supported on ${type}`;
-  if (key.chain) {
-    if (p.type !== 'reference') return `${key.code} is not a reference parameter, it cannot be chained`;
-    const targets = chainTargets(registry, p.targets, key);
-    if (targets.length === 0) return `no target type of ${type}.${key.code} has the chained parameter ${key.chain.code}`;
-  }
-  return undefined;
-}
-
-/** Target types a chain can go to: the type modifier if given, else every target that knows the next parameter. */
-export function chainTargets(registry: SearchParamRegistry, targets: string[], key: ParamKey): string[] {
-  const candidates = key.modifier && isResourceType(key.modifier) ? [key.modifier] : targets;
-  const next = key.chain;
-  if (!next) return candidates;
-  return candidates.filter((t) => unsupportedReason(registry, t, next) === undefined);
-}
-
 function parseCount(value: string, max: number): number {
   if (!/^\d{1,9}$/.test(value)) throw badRequest(`_count must be a non-negative integer, got "${value}"`, ['_count']);
   return Math.min(Number(value), max);
@@ -82,7 +56,28 @@ function parseInclude(value: string, name: string, iterate: boolean): IncludeSpe
   return { sourceType: parts[0], param: parts[1], targetType: parts[2], iterate };
 }
 
-export function parseSearchRequest(params: Array<[string, string]>, opts: ParseOptions): SearchRequest {
+/** An include spec's identity: `_include=*` twice, or `:iterate` and `:recurse` (its R3 name), is one spec. */
+const includeKey = (kind: string, s: IncludeSpec) => `${kind} ${s.sourceType}:${s.param}:${s.targetType ?? ''}:${s.iterate}`;
+
+/** Refuses a chain with a step that would search too many types, naming the first such step. */
+function assertChainFanOut(plan: KeyPlan, type: string, key: ParamKey, name: string, opts: ParseOptions): void {
+  const { limits, registry } = opts;
+  if (!plan.widest || plan.widest.targets <= limits.maxChainTargets) return;
+  const wide = firstWideStep(registry, type, key, limits.maxChainTargets);
+  const step = wide ? `step ${wide.step} of the chain (${wide.code} from ${wide.type})` : `a step of the chain (${plan.widest.code})`;
+  throw limitExceeded(
+    limits,
+    'maxChainTargets',
+    `${name}: ${step} would search ${wide?.targets ?? plan.widest.targets} resource types`,
+    [name],
+    `Name the types with modifiers, e.g. ${typedExample(registry, type, key)}`,
+  );
+}
+
+export function parseSearchRequest(rawParams: Array<[string, string]>, opts: ParseOptions): SearchRequest {
+  const { limits } = opts;
+  const params = distinctParams(rawParams);
+  assertWithin(limits, 'maxParameters', params.length, () => `The search has ${params.length} different parameters`);
   const req: SearchRequest = {
     types: opts.types,
     criteria: [],
@@ -97,6 +92,9 @@ export function parseSearchRequest(params: Array<[string, string]>, opts: ParseO
     if (opts.strict) throw badRequest(`${reason} (Prefer: handling=strict)`, [name]);
     req.ignored.push({ name, reason });
   };
+  const includeKeys = new Set<string>();
+  let subQueries = 0;
+  let costliest: { name: string; type: string; key: ParamKey; plan: KeyPlan } | undefined;
   for (const [name, value] of params) {
     if (FORMAT_PARAMS.has(name)) continue;
     switch (name) {
@@ -113,7 +111,10 @@ export function parseSearchRequest(params: Array<[string, string]>, opts: ParseO
           const descending = part.startsWith('-');
           const code = descending ? part.slice(1) : part;
           if (!code) throw badRequest(`_sort has an empty key in "${value}"`, ['_sort']);
+          // A repeated key cannot change the order: the first one decides.
+          if (req.sort.some((k) => k.code === code)) continue;
           req.sort.push({ code, descending });
+          assertWithin(limits, 'maxSortKeys', req.sort.length, () => `_sort has more than ${limits.maxSortKeys} keys`, ['_sort']);
         }
         continue;
       case '_total':
@@ -128,12 +129,15 @@ export function parseSearchRequest(params: Array<[string, string]>, opts: ParseO
         }
         req.summary = value as SummaryMode;
         continue;
-      case '_elements':
-        req.elements = [
+      case '_elements': {
+        const elements = distinct([
           ...(req.elements ?? []),
           ...value.split(',').map((e) => e.trim().replace(/^[A-Z][A-Za-z]+\./, '')).filter(Boolean),
-        ];
+        ]);
+        assertWithin(limits, 'maxElements', elements.length, () => `_elements names ${elements.length} elements`, ['_elements']);
+        req.elements = elements;
         continue;
+      }
       case '_contained':
         if (value !== 'false') throw notSupported('_contained searches are not supported (only _contained=false)');
         continue;
@@ -146,6 +150,10 @@ export function parseSearchRequest(params: Array<[string, string]>, opts: ParseO
       const mod = name.slice(base.length + 1);
       if (mod && mod !== 'iterate' && mod !== 'recurse') throw badRequest(`${name}: unknown modifier "${mod}"`, [name]);
       const spec = parseInclude(value, name, mod !== '');
+      const key = includeKey(base, spec);
+      if (includeKeys.has(key)) continue;
+      includeKeys.add(key);
+      assertWithin(limits, 'maxIncludes', includeKeys.size, () => `The search has more than ${limits.maxIncludes} _include and _revinclude specs`, [name]);
       (base === '_include' ? req.include : req.revinclude).push(spec);
       continue;
     }
@@ -153,15 +161,36 @@ export function parseSearchRequest(params: Array<[string, string]>, opts: ParseO
       ignore(name, `${base} is not supported by this server`);
       continue;
     }
+    // Counted on the text first: parsing a name recurses once per hop.
+    const links = chainLinks(name);
+    assertWithin(limits, 'maxChainDepth', links, () => `${name.slice(0, 200)} has ${links} chain steps`, [name.slice(0, 200)]);
     const key = parseParamKey(name);
-    const reasons = opts.types.map((t) => unsupportedReason(opts.registry, t, key)).filter((r) => r !== undefined);
+    const plans = opts.types.map((t) => planKey(opts.registry, t, key));
+    const reasons = plans.map((p) => p.reason).filter((r) => r !== undefined);
     // In a system search a parameter must apply to every searched type; otherwise it is ignored.
     if (reasons.length > 0) {
       ignore(name, reasons[0]);
       continue;
     }
-    const criterion: Criterion = { name, key, values: splitUnescaped(value, ',') };
-    req.criteria.push(criterion);
+    const values = distinct(splitUnescaped(value, ','));
+    assertWithin(limits, 'maxValuesPerParameter', values.length, () => `${name} has ${values.length} values`, [name]);
+    for (const [i, plan] of plans.entries()) {
+      assertChainFanOut(plan, opts.types[i], key, name, opts);
+      subQueries += plan.subQueries;
+      if (plan.subQueries > 0 && (!costliest || plan.subQueries > costliest.plan.subQueries)) costliest = { name, type: opts.types[i], key, plan };
+    }
+    req.criteria.push({ name, key, values });
+  }
+  if (costliest) {
+    const { name, type, key, plan } = costliest;
+    assertWithin(
+      limits,
+      'maxSubQueries',
+      subQueries,
+      () => `The search would run ${subQueries} chain and _has sub-queries (${name} alone ${plan.subQueries})`,
+      [name],
+      `Narrow the chains with type modifiers (e.g. ${typedExample(opts.registry, type, key)})${opts.types.length > 1 ? ' or search fewer types' : ''}`,
+    );
   }
   return req;
 }
