@@ -6,6 +6,7 @@ import { MongoClient, MongoServerError } from 'mongodb';
 import { pino } from 'pino';
 import { errorResponse } from '../src/fhir/http/fhir-http-handler.ts';
 import { spawnServerProcess, testDatabaseUri } from './support/test-server.ts';
+import { authorizationFor } from './support/test-auth.ts';
 
 const MARKER = 'Qzxvlogmarker';
 
@@ -25,8 +26,8 @@ describe('error logs', function () {
     const server = await spawnServerProcess({ MONGODB_URI: uri, MONGODB_DB: `errlog_${process.pid}`, LOG_LEVEL: 'info' });
     child = server.child;
     const fhir = `${server.baseUrl}/fhir`;
-    const post = (path: string, body: string, headers: Record<string, string> = {}, method = 'POST') =>
-      fetch(`${fhir}/${path}`, { method, headers: { 'content-type': 'application/fhir+json', ...headers }, body });
+    const post = async (path: string, body: string, headers: Record<string, string> = {}, method = 'POST') =>
+      fetch(`${fhir}/${path}`, { method, headers: { 'content-type': 'application/fhir+json', ...(await authorizationFor(fhir)), ...headers }, body });
 
     let deepExtension = `{"url":"urn:test","valueString":"${MARKER}"}`;
     for (let i = 0; i < 1000; i++) deepExtension = `{"url":"urn:test","extension":[${deepExtension}]}`;

@@ -8,6 +8,7 @@ import express from 'express';
 import { createHttpServer } from '../src/app.ts';
 import helmet from 'helmet';
 import { spawnServerProcess, testDatabaseUri, testServer } from './support/test-server.ts';
+import { authorizationFor } from './support/test-auth.ts';
 
 function listen(server: http.Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
@@ -137,12 +138,12 @@ describe('request log of a running server', function () {
     const fhir = `${server.baseUrl}/fhir`;
     const created = await fetch(`${fhir}/Patient`, {
       method: 'POST',
-      headers: { 'content-type': 'application/fhir+json', 'x-request-id': 'log-test-1' },
+      headers: { 'content-type': 'application/fhir+json', 'x-request-id': 'log-test-1', ...(await authorizationFor(fhir)) },
       body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Quixotelogname' }], birthDate: '1961-02-03' }),
     });
     expect(created.status).to.equal(201);
     const id = ((await created.json()) as { id: string }).id;
-    const search = await fetch(`${fhir}/Patient?family=Quixotelogname&birthdate=1961-02-03`, { headers: { 'x-request-id': 'log-test-2' } });
+    const search = await fetch(`${fhir}/Patient?family=Quixotelogname&birthdate=1961-02-03`, { headers: { 'x-request-id': 'log-test-2', ...(await authorizationFor(fhir)) } });
     expect(search.status).to.equal(200);
 
     // Lines are written in blocks, but at the latest about half a second later on an idle server.
@@ -159,7 +160,7 @@ describe('request log of a running server', function () {
     expect(everything).to.not.include('family=');
 
     // A request answered just before SIGTERM is in the log when the process has exited.
-    const read = await fetch(`${fhir}/Patient/${id}`, { headers: { 'x-request-id': 'log-test-3' } });
+    const read = await fetch(`${fhir}/Patient/${id}`, { headers: { 'x-request-id': 'log-test-3', ...(await authorizationFor(fhir)) } });
     expect(read.status).to.equal(200);
     child.kill('SIGTERM');
     expect(await exitOf(child)).to.equal(0);

@@ -4,6 +4,7 @@ import { FhirTestClient as Client } from './support/fhir-client.ts';
 import type { Observation, OperationOutcome, Patient } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
+import { authorizationFor } from './support/test-auth.ts';
 
 describe('FHIR REST: create, read, update, delete', () => {
   let fhirUrl: string;
@@ -202,7 +203,7 @@ describe('FHIR REST: create, read, update, delete', () => {
     expect(pretty.text).to.contain('\n  "resourceType": "Patient"');
     const compact = await fhirFetch(`${fhirUrl}/Patient/${created.id}`);
     expect(compact.text).to.not.contain('\n');
-    const head = await fetch(`${fhirUrl}/Patient/${created.id}`, { method: 'HEAD' });
+    const head = await fetch(`${fhirUrl}/Patient/${created.id}`, { method: 'HEAD', headers: await authorizationFor(fhirUrl) });
     expect(head.status).to.equal(200);
     expect(head.headers.get('etag')).to.equal('W/"1"');
     expect(await head.text()).to.equal('');

@@ -9,6 +9,7 @@ import type { RunningServer } from '../src/server.ts';
 import { fhirFetch } from './support/http.ts';
 import { graphResources, loadResources, startSearchServer } from './support/search-graph.ts';
 import { spawnServerProcess, testDatabaseUri } from './support/test-server.ts';
+import { authorizationFor } from './support/test-auth.ts';
 
 /**
  * A full page, and all 20 include specs the limits allow: every reference of the page (and each
@@ -44,7 +45,7 @@ async function probeWhile(running: () => boolean, urls: Array<[string, string]>)
       const due = start + k * 20;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const res = await fetch(url);
+      const res = await fetch(url, { headers: await authorizationFor(url) });
       await res.arrayBuffer();
       expect(res.status, what).to.equal(200);
       probes.push({ what, ms: performance.now() - due });
@@ -56,7 +57,7 @@ async function probeWhile(running: () => boolean, urls: Array<[string, string]>)
 
 /** Fetches a URL and reads the whole body without parsing it; returns status and bytes. */
 async function drain(url: string): Promise<{ status: number; bytes: number }> {
-  const res = await fetch(url, { headers: { accept: 'application/fhir+json' } });
+  const res = await fetch(url, { headers: { accept: 'application/fhir+json', ...(await authorizationFor(url)) } });
   let bytes = 0;
   const reader = res.body?.getReader();
   for (;;) {

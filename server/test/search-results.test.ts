@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { Bundle, OperationOutcome, Patient, Resource } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
 import { fhirFetch } from './support/http.ts';
+import { authorizationFor } from './support/test-auth.ts';
 
 const RUN = `res${Date.now().toString(36)}`;
 const TAG = `urn:search-results|${RUN}`;
@@ -129,7 +130,7 @@ describe('FHIR search: results, paging and includes', () => {
   it('searches with POST _search and a form body', async () => {
     const res = await fetch(`${fhirUrl}/Patient/_search`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/fhir+json' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/fhir+json', ...(await authorizationFor(fhirUrl)) },
       body: new URLSearchParams({ family: 'clark', _tag: TAG }).toString(),
     });
     expect(res.status).to.equal(200);

@@ -11,6 +11,7 @@ import { loadDemoData } from '../../seed-data/load-demo.ts';
 import { loadBundles } from '../../seed-data/loader.ts';
 import { fhirFetch } from './support/http.ts';
 import { testServer } from './support/test-server.ts';
+import { authorizationFor } from './support/test-auth.ts';
 
 interface Manifest {
   patients: Array<{ file: string; patientId: string; mrn: string; name: string }>;
@@ -27,7 +28,7 @@ describe('seed data: loading through the FHIR API', function () {
   });
 
   it('loads the committed demo set, and every demo patient can then be read and searched', async () => {
-    const summary = await loadDemoData(fhirUrl);
+    const summary = await loadDemoData(fhirUrl, { headers: await authorizationFor(fhirUrl) });
     expect(summary.failed).to.equal(0);
     expect(summary.bundles).to.equal(manifest.patients.length + 1);
 
@@ -52,7 +53,7 @@ describe('seed data: loading through the FHIR API', function () {
       for (const file of ['00-clinic.json', first.file]) await copyFile(path.join(DEMO_DIR, file), path.join(dir, file));
       const before = await fhirFetch<Bundle>(`${fhirUrl}/Patient?_summary=count`);
       // Loaded again a year later with the dates moved along (what npm start does on a fresh database).
-      const summary = await loadDemoData(fhirUrl, { dir, rebaseTo: new Date('2027-11-20T12:00:00Z') });
+      const summary = await loadDemoData(fhirUrl, { dir, rebaseTo: new Date('2027-11-20T12:00:00Z'), headers: await authorizationFor(fhirUrl) });
       expect(summary.bundles).to.equal(2);
       const after = await fhirFetch<Bundle>(`${fhirUrl}/Patient?_summary=count`);
       expect(after.body.total).to.equal(before.body.total);
@@ -71,12 +72,12 @@ describe('seed data: loading through the FHIR API', function () {
 
   it('loads generated patients with bounded concurrency (the npm run seed path)', async () => {
     const generator = new SeedGenerator({ seed: 'load-test', historyYears: 2 });
-    await loadBundles([{ label: 'clinic', bundle: generator.clinicBundle() }], { url: fhirUrl });
+    await loadBundles([{ label: 'clinic', bundle: generator.clinicBundle() }], { url: fhirUrl, headers: await authorizationFor(fhirUrl) });
     const labelled = function* () {
       for (const { index, bundle } of generator.patientBundles(4)) yield { label: `patient ${index}`, bundle };
     };
     const progress: number[] = [];
-    const summary = await loadBundles(labelled(), { url: fhirUrl, concurrency: 2, progressEvery: 1, onProgress: (p) => progress.push(p.bundles) });
+    const summary = await loadBundles(labelled(), { url: fhirUrl, headers: await authorizationFor(fhirUrl), concurrency: 2, progressEvery: 1, onProgress: (p) => progress.push(p.bundles) });
     expect(summary.failed).to.equal(0);
     expect(summary.bundles).to.equal(4);
     expect(progress).to.deep.equal([1, 2, 3, 4]);
@@ -91,7 +92,7 @@ describe('seed data: loading through the FHIR API', function () {
     delete (appointment.resource as { created?: string }).created; // portal-appointment requires it
     let error: Error | undefined;
     try {
-      await loadBundles([{ label: 'broken patient', bundle }], { url: fhirUrl, retries: 0 });
+      await loadBundles([{ label: 'broken patient', bundle }], { url: fhirUrl, retries: 0, headers: await authorizationFor(fhirUrl) });
     } catch (e) {
       error = e as Error;
     }

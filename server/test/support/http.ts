@@ -1,5 +1,6 @@
 // Plain fetch against the FHIR API, for tests that look at status codes and headers.
 import type { FhirResource, OperationOutcome } from 'fhir/r4';
+import { authorizationFor } from './test-auth.ts';
 
 export interface HttpResult<T = FhirResource> {
   status: number;
@@ -8,11 +9,16 @@ export interface HttpResult<T = FhirResource> {
   text: string;
 }
 
+/**
+ * A request with the token of the server `url` belongs to (support/test-auth.ts), unless the
+ * caller sets its own Authorization header or asks for none (`anonymous`).
+ */
 export async function fhirFetch<T = FhirResource>(
   url: string,
-  init: { method?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
+  init: { method?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string>; anonymous?: boolean } = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { accept: 'application/fhir+json', ...init.headers };
+  const auth = init.anonymous || init.headers?.authorization !== undefined ? {} : await authorizationFor(url);
+  const headers: Record<string, string> = { accept: 'application/fhir+json', ...auth, ...init.headers };
   let body: string | Buffer | undefined = init.raw;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);

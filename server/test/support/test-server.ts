@@ -9,6 +9,12 @@ import { loadConfig, type ServerConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { freePort, startLocalDatabase, type LocalDatabase } from '../../src/db/local-database.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { MongoClient } from 'mongodb';
+import { randomBytes } from 'node:crypto';
+import { ClientRegistry } from '../../src/auth/clients.ts';
+import { SecretBox } from '../../src/auth/secret-box.ts';
+import { runningDatabaseUri } from '../../src/db/data-dir-lock.ts';
+import { backendTokenSource, registerBackendClient, TokenSource, useTokenSource, type BackendCredentials } from './test-auth.ts';
 
 export interface TestServer {
   /** e.g. http://localhost:41234 */
@@ -18,7 +24,12 @@ export interface TestServer {
   mongoUri: string;
   databaseName: string;
   running: RunningServer;
+  /** The test run's backend client on this server. */
+  credentials: BackendCredentials;
 }
+
+/** The run's AUTH_SECRET: the in-process server and every spawned one use it. */
+export const TEST_AUTH_SECRET = randomBytes(32).toString('base64');
 
 let database: LocalDatabase | undefined;
 let mongoUri: string | undefined;
@@ -56,6 +67,7 @@ export async function testConfig(overrides: Partial<ServerConfig> = {}): Promise
     databaseName: `test_${process.pid}_${Date.now().toString(36)}`,
     loadDemoData: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    auth: { ...base.auth, secret: TEST_AUTH_SECRET, allowPrivateJwksUrls: true },
     ...overrides,
   };
 }
@@ -65,14 +77,34 @@ export async function testServer(): Promise<TestServer> {
   if (server) return server;
   const config = await testConfig();
   const running = await startServer(config, createLogger(config.logLevel));
+  // The test run's integrator: tokens for every request fhirFetch and FhirTestClient make.
+  const credentials = await registerBackendClient(running.auth.services.clients, { name: 'Test run' });
+  useTokenSource(config.baseUrl, backendTokenSource(config.baseUrl, credentials));
   server = {
     baseUrl: config.baseUrl,
     fhirUrl: `${config.baseUrl}/fhir`,
     mongoUri: config.mongoUri!,
     databaseName: config.databaseName,
     running,
+    credentials,
   };
   return server;
+}
+
+/**
+ * Registers a backend client in the database a spawned server uses (its MONGODB_URI, or the local
+ * database it runs on its DATA_DIR), as `npm run admin -- clients add --type backend` would.
+ */
+async function registerSpawnedClient(env: Record<string, string>): Promise<BackendCredentials> {
+  const uri = env.MONGODB_URI || runningDatabaseUri(path.resolve(repoRoot, env.DATA_DIR || '.data'));
+  if (!uri) throw new Error('the spawned server has no database to register a client in');
+  const client = new MongoClient(uri);
+  try {
+    const db = client.db(env.MONGODB_DB || 'fhir');
+    return await registerBackendClient(new ClientRegistry(db, new SecretBox(Buffer.from(TEST_AUTH_SECRET, 'base64'))), { name: 'Test run' });
+  } finally {
+    await client.close();
+  }
 }
 
 /**
@@ -94,10 +126,25 @@ export async function spawnServerProcess(
       BASE_URL: baseUrl,
       LOG_LEVEL: 'warn',
       LOAD_DEMO_DATA: 'false',
+      AUTH_SECRET: TEST_AUTH_SECRET,
+      JWKS_ALLOW_PRIVATE_ADDRESSES: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Its token source registers the client on first use (the server must be up by then).
+  let registered: Promise<TokenSource> | undefined;
+  const lazy = new TokenSource(async () => {
+    registered ??= registerSpawnedClient(env)
+      .then((c) => backendTokenSource(baseUrl, c))
+      .catch((err: unknown) => {
+        registered = undefined; // try again on the next request
+        throw err;
+      });
+    const source = await registered;
+    return { access_token: await source.token(), expires_in: 60 };
+  });
+  useTokenSource(baseUrl, lazy);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

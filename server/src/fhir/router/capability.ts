@@ -9,6 +9,40 @@ import { r4ResourceTypes } from '../definitions.ts';
 import { searchParamRegistry } from '../search/index.ts';
 import { searchLimitsDocumentation } from '../search/query/search-limits.ts';
 import type { FhirServices } from './services.ts';
+import { authEndpoints } from '../../auth/endpoints.ts';
+import type { CapabilityStatementRestSecurity } from 'fhir/r4';
+
+/**
+ * SMART on FHIR: the API is protected by OAuth 2.0 bearer tokens from this server's authorization
+ * server, whose endpoints the oauth-uris extension names. See:
+ * https://hl7.org/fhir/smart-app-launch/conformance.html#using-cors and the SMART App Launch IG
+ * (capability statement "security" extension).
+ */
+function smartSecurity(baseUrl: string): CapabilityStatementRestSecurity {
+  const endpoints = authEndpoints(baseUrl);
+  return {
+    cors: true,
+    service: [
+      {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR', display: 'SMART-on-FHIR' }],
+        text: 'OAuth 2.0 bearer tokens (SMART App Launch and Backend Services)',
+      },
+    ],
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [
+          { url: 'token', valueUri: endpoints.token },
+          { url: 'authorize', valueUri: endpoints.authorize },
+          { url: 'introspect', valueUri: endpoints.introspect },
+          { url: 'revoke', valueUri: endpoints.revoke },
+          { url: 'manage', valueUri: endpoints.manage },
+        ],
+      },
+    ],
+    description: 'Every request except this CapabilityStatement needs an access token (Authorization: Bearer). See .well-known/smart-configuration.',
+  };
+}
 import { OPERATIONS } from './operations.ts';
 
 const SOFTWARE_VERSION = '0.1.0';
@@ -121,6 +155,7 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
     rest: [
       {
         mode: 'server',
+        security: smartSecurity(services.config.baseUrl),
         documentation: [
           ...(search ? [searchLimitsDocumentation(services.config.searchLimits)] : []),
           ...(includes?.anyTarget.length
