@@ -8,6 +8,7 @@ import { serializeBundle } from './bundle.ts';
 import { writeDemoSet } from './demo-set.ts';
 import { DEFAULT_OPTIONS, SeedGenerator } from './generator.ts';
 import { loadDemoData } from './load-demo.ts';
+import { seedAccessToken } from './seed-token.ts';
 import { type LabelledBundle, loadBundles, type LoadProgress } from './loader.ts';
 
 /** The FHIR base of the server `npm start` runs with the same environment (PORT, BASE_URL). */
@@ -25,6 +26,9 @@ const HELP = () => `Usage: npm run seed -- [options]
                        as npm start reads them; now ${defaultUrl()})
   --concurrency N      transactions in flight (default 4)
   --token TOKEN        send "Authorization: Bearer TOKEN"
+  --client-id ID --key FILE
+                       authenticate as this backend-services client (FILE: its private JWK)
+                       (default: the server this checkout runs, with its own tools client)
   --continue-on-error  report failed bundles and go on
   --out DIR            write bundles as JSON files into DIR instead of loading them
   --dry-run            generate only; print counts and speed
@@ -56,6 +60,8 @@ async function main(): Promise<void> {
       url: { type: 'string' },
       concurrency: { type: 'string' },
       token: { type: 'string' },
+      'client-id': { type: 'string' },
+      key: { type: 'string' },
       'continue-on-error': { type: 'boolean' },
       out: { type: 'string' },
       'dry-run': { type: 'boolean' },
@@ -70,7 +76,10 @@ async function main(): Promise<void> {
     return;
   }
   const url = values.url ?? defaultUrl();
-  const headers = values.token ? { Authorization: `Bearer ${values.token}` } : undefined;
+  const needsServer = !values['write-demo'] && !values['dry-run'] && !values.out;
+  const accessToken = needsServer
+    ? await seedAccessToken(loadConfig(), url, { token: values.token, clientId: values['client-id'], keyFile: values.key })
+    : undefined;
 
   if (values['write-demo']) {
     const files = await writeDemoSet();
@@ -78,7 +87,7 @@ async function main(): Promise<void> {
     return;
   }
   if (values.demo) {
-    const summary = await loadDemoData(url, { ...(headers ? { headers } : {}), onProgress: (p) => console.error(progressLine(p)) });
+    const summary = await loadDemoData(url, { accessToken, onProgress: (p) => console.error(progressLine(p)) });
     console.log(`Loaded demo set: ${progressLine(summary)}`);
     return;
   }
@@ -126,11 +135,11 @@ async function main(): Promise<void> {
   }
 
   console.error(`Loading the clinic directory and ${count} patients into ${url} (seed "${generator.options.seed}", reference date ${generator.options.now.toISOString()})`);
-  await loadBundles([{ label: 'clinic', bundle: generator.clinicBundle() }], { url, concurrency: 1, ...(headers ? { headers } : {}) });
+  await loadBundles([{ label: 'clinic', bundle: generator.clinicBundle() }], { url, concurrency: 1, accessToken });
   const summary = await loadBundles(labelled(), {
     url,
     concurrency,
-    ...(headers ? { headers } : {}),
+    accessToken,
     continueOnError: values['continue-on-error'] ?? false,
     progressEvery: count >= 1000 ? 500 : 10,
     onProgress: (p) => console.error(progressLine(p, count)),

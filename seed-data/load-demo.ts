@@ -20,8 +20,10 @@ import { shiftDatesInText, weeksBetween } from './rebase-dates.ts';
 export interface LoadDemoOptions {
   /** Patient bundles in flight at once (default 2: the demo should not starve the server). */
   concurrency?: number;
-  /** Extra headers for every request, e.g. Authorization once the API requires a token. */
+  /** Extra headers for every request. */
   headers?: Record<string, string>;
+  /** The access token to send (asked before every bundle, so a token source can renew it). */
+  accessToken?: () => Promise<string>;
   /** Folder of bundle files (default seed-data/demo). */
   dir?: string;
   onProgress?: LoadOptions['onProgress'];
@@ -53,7 +55,11 @@ export async function loadDemoData(fhirBaseUrl: string, options: LoadDemoOptions
   const [clinicFile, ...patientFiles] = files;
   if (!clinicFile) throw new Error(`loadDemoData: no bundles in ${dir}`);
   const shiftDays = options.rebaseTo ? 7 * weeksBetween(DEMO_OPTIONS.now, options.rebaseTo) : 0;
-  const base: LoadOptions = { url: fhirBaseUrl, ...(options.headers ? { headers: options.headers } : {}) };
+  const base: LoadOptions = {
+    url: fhirBaseUrl,
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.accessToken ? { accessToken: options.accessToken } : {}),
+  };
   const clinic = await loadBundles([await readBundle(dir, clinicFile, shiftDays)], { ...base, concurrency: 1 });
   // Read files lazily so only the bundles in flight are in memory.
   async function* patients(): AsyncGenerator<LabelledBundle> {

@@ -19,8 +19,10 @@ export interface LoadOptions {
   concurrency?: number;
   /** Retries of a bundle after a network error, 429 or 5xx (PUTs are idempotent, so retrying is safe). */
   retries?: number;
-  /** Extra headers, e.g. an Authorization bearer token once the API requires one. */
+  /** Extra headers for every request. */
   headers?: Record<string, string>;
+  /** The access token to send (asked before every bundle, so a token source can renew it). */
+  accessToken?: () => Promise<string>;
   /** Keep going after a bundle fails (it is reported); default stops at the first failure. */
   continueOnError?: boolean;
   onProgress?: (progress: LoadProgress) => void;
@@ -80,6 +82,7 @@ export async function loadBundles(source: Iterable<LabelledBundle> | AsyncIterab
   const send = async (item: LabelledBundle) => {
     for (let attempt = 0; ; attempt++) {
       try {
+        if (options.accessToken) client.bearerToken = await options.accessToken();
         // fhir-kit-client types the body loosely; a Bundle is what it posts to the base URL.
         await client.transaction({ body: item.bundle as Bundle & Record<string, unknown> });
         return;

@@ -103,7 +103,9 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     };
     const accounts = new AccountStore(database.db, async (type, id) => (await repo.find(type, id))?.resource as Record<string, unknown> | undefined);
     await accounts.ensureIndexes();
-    const auth = await createAuthServer({ config, log, db: database.db, accounts, ttlIndexes: !keyHints });
+    // TTL indexes expire authorization records where the database has them (not FerretDB 1.x).
+    const ferretDb = await wantsKeyHints(database.db, 'auto');
+    const auth = await createAuthServer({ config, log, db: database.db, accounts, ttlIndexes: !ferretDb });
     const app = createApp({
       config,
       log,

@@ -65,9 +65,10 @@ describe('HTTP server for the Express app', () => {
 });
 
 /** Status and raw header lines (names lower-cased) of one request, duplicates kept. */
-function rawRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+async function rawRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  const headers = { ...(url.includes('/fhir/') ? await authorizationFor(url) : {}), ...init.headers };
   return new Promise<{ status: number; headers: Array<[string, string]> }>((resolve, reject) => {
-    const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
+    const req = http.request(url, { method: init.method ?? 'GET', headers }, (res) => {
       const headers: Array<[string, string]> = [];
       for (let i = 0; i < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
       res.resume();

@@ -9,7 +9,7 @@ import { startServer, type RunningServer } from '../src/server.ts';
 import { PORTAL_PROFILES, US_CORE_PROFILES } from '../src/fhir/validate/index.ts';
 import { patientStatement, portalAppointment, proxyConsent } from './fixtures/profile-examples.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
-import { testConfig, testServer } from './support/test-server.ts';
+import { startTestServerWith, testConfig, testServer } from './support/test-server.ts';
 
 describe('profiles over HTTP', () => {
   let fhirUrl: string;
@@ -60,7 +60,7 @@ describe('a server with REQUIRE_PROFILES', () => {
   let fhirUrl: string;
   before(async () => {
     const config = await testConfig({ requireProfiles: true });
-    running = await startServer(config, createLogger(config.logLevel));
+    running = await startTestServerWith(config);
     fhirUrl = `${config.baseUrl}/fhir`;
   });
   after(async () => {

@@ -8,14 +8,14 @@ import type { Bundle, Patient } from 'fhir/r4';
 import { createLogger } from '../src/logger.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { KEY_HINTS_COLLECTION } from '../src/fhir/search/key-hints.ts';
-import { testConfig } from './support/test-server.ts';
+import { startTestServerWith, testConfig } from './support/test-server.ts';
 import { fhirFetch } from './support/http.ts';
 
 const SYSTEM = 'urn:test:mrn';
 
 async function start(databaseName: string, searchKeyHints: 'auto' | 'on' | 'off'): Promise<RunningServer> {
   const config = await testConfig({ databaseName, searchKeyHints });
-  return startServer(config, createLogger(config.logLevel));
+  return startTestServerWith(config);
 }
 
 async function idsFor(server: RunningServer, query: string): Promise<string[]> {

@@ -2,6 +2,9 @@
 // that PORT / BASE_URL describe, as the server itself reads them.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { exportJWK } from 'jose';
 import path from 'node:path';
 import type { Bundle } from 'fhir/r4';
 import { testServer } from './support/test-server.ts';
@@ -32,10 +35,15 @@ describe('npm run seed', function () {
 
   for (const variable of ['PORT', 'BASE_URL'] as const) {
     it(`loads into the server that ${variable} names when --url is not given`, async () => {
-      const { baseUrl, fhirUrl } = await testServer();
+      const { baseUrl, fhirUrl, credentials } = await testServer();
       const value = variable === 'PORT' ? new URL(baseUrl).port : baseUrl;
       const before = await patientCount(fhirUrl);
-      const { code, out } = await runSeed(['--patients', '1', '--seed', `seed-cli-${variable}-${Date.now()}`], { [variable]: value });
+      // It authenticates as a backend-services client, with the private key from a file.
+      const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seed-key-')), 'key.json');
+      fs.writeFileSync(keyFile, JSON.stringify({ ...(await exportJWK(credentials.privateKey)), kid: credentials.kid, alg: credentials.alg }));
+      const args = ['--patients', '1', '--seed', `seed-cli-${variable}-${Date.now()}`, '--client-id', credentials.clientId, '--key', keyFile];
+      const { code, out } = await runSeed(args, { [variable]: value });
+      fs.rmSync(path.dirname(keyFile), { recursive: true, force: true });
       expect(code, out).to.equal(0);
       expect(out).to.include(`into ${fhirUrl} `);
       expect(await patientCount(fhirUrl)).to.equal(before + 1);

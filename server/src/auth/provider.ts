@@ -159,6 +159,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
           const record = await clients.get(client.clientId);
           const scope = allowedResourceScopes(requestedScopes(ctx, resource), record?.allowedScope ?? '').join(' ');
           const clientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
+          // A backend service gets a token only for scopes it is registered for.
+          if (clientCredentials && !scope) throw new errors.InvalidScope('none of the requested scopes is allowed for this client', String(ctx.oidc.params?.scope ?? ''));
           return {
             scope,
             audience: fhirBase,
@@ -227,7 +229,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // See: https://hl7.org/fhir/smart-app-launch/app-launch.html#response-5
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
+    if (ctx.oidc?.route !== 'token') return;
+    // RFC 6749 §5.1 (and SMART): token responses must not be cached, by HTTP/1.0 caches either.
+    ctx.set('Pragma', 'no-cache');
+    if (ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
     const token = ctx.oidc.entities.AccessToken as { extra?: Record<string, unknown> } | undefined;
     const extra = token?.extra;
     if (!extra) return;

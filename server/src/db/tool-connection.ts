@@ -14,9 +14,12 @@ export interface ToolDatabase {
   close(): Promise<void>;
 }
 
-export async function connectForTool(config: ServerConfig, log: Logger): Promise<ToolDatabase> {
+export async function connectForTool(config: ServerConfig, log: Logger, options: { startLocal?: boolean } = {}): Promise<ToolDatabase> {
   let local: LocalDatabase | undefined;
   let uri = config.mongoUri ?? runningDatabaseUri(config.dataDir);
+  if (!uri && options.startLocal === false) {
+    throw new Error(`no server is running on ${config.dataDir} (start it with npm start), and MONGODB_URI is not set`);
+  }
   if (!uri) {
     local = await startLocalDatabase(config.dataDir, log, { ferretDbCacheDir: config.ferretDbCacheDir });
     uri = local.uri;

@@ -9,13 +9,13 @@ import type { SearchLimits, ServerConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { fhirFetch } from './http.ts';
-import { testConfig } from './test-server.ts';
+import { startTestServerWith, testConfig } from './test-server.ts';
 
 /** Starts a server with its own database; `limits` override the configured search limits. */
 export async function startSearchServer(limits: Partial<SearchLimits> = {}, overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const base = await testConfig(overrides);
   const config = { ...base, searchLimits: { ...base.searchLimits, ...limits } };
-  return startServer(config, createLogger(config.logLevel));
+  return startTestServerWith(config);
 }
 
 export interface GraphSize {

@@ -92,6 +92,19 @@ export async function testServer(): Promise<TestServer> {
 }
 
 /**
+ * Starts another in-process server (own configuration, e.g. tighter limits) with the test run's
+ * tokens: a backend client registered on it, used for its base URL and its listening address.
+ */
+export async function startTestServerWith(config: ServerConfig): Promise<RunningServer> {
+  const running = await startServer(config, createLogger(config.logLevel));
+  const credentials = await registerBackendClient(running.auth.services.clients, { name: 'Test run' });
+  const source = backendTokenSource(config.baseUrl, credentials);
+  useTokenSource(config.baseUrl, source);
+  useTokenSource(running.url, source);
+  return running;
+}
+
+/**
  * Registers a backend client in the database a spawned server uses (its MONGODB_URI, or the local
  * database it runs on its DATA_DIR), as `npm run admin -- clients add --type backend` would.
  */
@@ -132,19 +145,17 @@ export async function spawnServerProcess(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // Its token source registers the client on first use (the server must be up by then).
+  // Its token source registers the client once the server is up (before a test stops its database).
   let registered: Promise<TokenSource> | undefined;
-  const lazy = new TokenSource(async () => {
-    registered ??= registerSpawnedClient(env)
+  const register = () =>
+    (registered ??= registerSpawnedClient(env)
       .then((c) => backendTokenSource(baseUrl, c))
       .catch((err: unknown) => {
         registered = undefined; // try again on the next request
         throw err;
-      });
-    const source = await registered;
-    return { access_token: await source.token(), expires_in: 60 };
-  });
-  useTokenSource(baseUrl, lazy);
+      }));
+  const spawned = new TokenSource(async () => ({ access_token: await (await register()).token(), expires_in: 60 }));
+  useTokenSource(baseUrl, spawned);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -161,6 +172,7 @@ export async function spawnServerProcess(
     if (Date.now() > deadline) throw new Error(`server process did not start: ${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  await spawned.token();
   return { child, baseUrl, output: () => out };
 }
 
