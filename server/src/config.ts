@@ -1,6 +1,7 @@
 // The one typed configuration object. Nothing else in the server reads process.env.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RELEASE_DELAYS, parseReleaseDelays, type ReleaseDelays } from './access/result-release.ts';
 
 export interface ServerConfig {
   /** TCP port the HTTP server listens on (0 picks a free one). */
@@ -70,6 +71,14 @@ export interface ServerConfig {
   auth: AuthConfig;
   /** The clinic's name and colour on the sign-in pages and in the SMART style. */
   clinic: { name: string; color: string };
+  access: AccessConfig;
+}
+
+export interface AccessConfig {
+  /** RESULT_RELEASE_DELAYS: hours after issue before a result of a category reaches its patient. */
+  releaseDelays: ReleaseDelays;
+  /** ADOLESCENT_SENSITIVE_CLASSES: what a parent proxy does not see of a 12–17-year-old (all by default). */
+  adolescentSensitiveClasses: string[] | undefined;
 }
 
 export interface AuthConfig {
@@ -220,6 +229,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     searchLimits: searchLimitsFrom(env),
     rootDir,
     trustProxy: booleanFrom('TRUST_PROXY', env.TRUST_PROXY, false),
+    access: {
+      releaseDelays: parseReleaseDelays(env.RESULT_RELEASE_DELAYS || DEFAULT_RELEASE_DELAYS),
+      adolescentSensitiveClasses: env.ADOLESCENT_SENSITIVE_CLASSES ? env.ADOLESCENT_SENSITIVE_CLASSES.split(',').map((c) => c.trim()).filter(Boolean) : undefined,
+    },
     clinic: {
       name: env.CLINIC_NAME || 'Riverbend Health',
       color: colorFrom('CLINIC_COLOR', env.CLINIC_COLOR, '#0b6e99'),

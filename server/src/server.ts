@@ -15,7 +15,11 @@ import { ResourceRepository } from './fhir/repo/resource-repository.ts';
 import { TransactionJournal } from './fhir/repo/transaction-journal.ts';
 import { createFhirRouter } from './fhir/router/fhir-router.ts';
 import type { FhirServices } from './fhir/router/services.ts';
-import { createResourceIndexer } from './fhir/search/indexer.ts';
+import { createDocumentIndexer } from './document-indexer.ts';
+import { createAccessPolicy } from './access/access-policy.ts';
+import { loadSensitiveDefinition } from './access/data-classes.ts';
+import { findBounded } from './db/bounded-find.ts';
+import type { CurrentDocument } from './fhir/repo/stored-document.ts';
 import { ensureAllSearchIndexes } from './fhir/search/search-indexes.ts';
 import { createSearch } from './fhir/router/search.ts';
 import { forgetKeyHints, KeyHints, wantsKeyHints } from './fhir/search/key-hints.ts';
@@ -63,9 +67,10 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     } else {
       await forgetKeyHints(database.db);
     }
+    const indexer = createDocumentIndexer(config);
     const repo = new ResourceRepository(
       database.db,
-      createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }),
+      indexer,
       keyHints && ((items) => keyHints.recordAll(items.map(({ type, doc }) => ({ type, id: doc._id, sp: doc.sp })))),
     );
     const journal = new TransactionJournal(repo, log, config.transactionLeaseMs);
@@ -86,13 +91,34 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       maxDepth: config.maxJsonDepth,
     });
     const profilesByType = validator.supportedProfiles();
-    const search = createSearch({ config, repo, keyHints });
+    // Access (access/) reads what grants access with the server's rights; search asks it for the
+    // condition of every type a search touches. Each needs the other, so search comes in late.
+    let search: ReturnType<typeof createSearch> | undefined;
+    const access = createAccessPolicy({
+      read: async (type, id) => (await repo.find(type, id))?.resource as Record<string, unknown> | undefined,
+      find: async (type, filter, limit) =>
+        (await findBounded<CurrentDocument>(database.db, type, { filter, projection: { resource: 1 }, limit })).map((d) => d.resource as unknown as Record<string, unknown>),
+      ids: async (type, filter, limit) => (await findBounded(database.db, type, { filter, projection: { _id: 1 }, limit })).map((d) => String(d._id)),
+      compile: (type, params) => search!.interactions.compileConditions(type, params),
+      sensitive: loadSensitiveDefinition(config.profilesDir, config.access.adolescentSensitiveClasses),
+      index: indexer,
+      ofPatient: async (type, id, patient) =>
+        (await repo.find(type, id, { $or: [{ patient }, { patients: patient }] }))?.resource as unknown as Record<string, unknown> | undefined,
+    });
+    search = createSearch({
+      config,
+      repo,
+      keyHints,
+      restrict: (type, ctx) => access.condition(ctx, type, 'search'),
+      assertSearchable: (type, ctx) => void access.restriction(ctx, type, 'search'),
+    });
     const services: FhirServices = {
       config,
       log,
       repo,
       journal,
       conditionalClaims,
+      access,
       validation: {
         validate: (resource, profiles) => validator.validate(resource, { profiles }),
         assertValid: (resource) => void validator.assertValid(resource),

@@ -3,6 +3,7 @@
 // transaction entries, operations and bulk export all call the same functions.
 import type { FhirResource as Resource } from 'fhir/r4';
 import type { SmartGrant } from '../access/smart-scopes.ts';
+import type { AccessView } from '../access/access-view.ts';
 
 export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -51,6 +52,8 @@ export interface AccessContext {
   encounter?: string;
   /** The OAuth client the token was issued to. */
   clientId?: string;
+  /** What this caller may see, worked out once per request by access/ (access-view.ts). */
+  view?: AccessView;
 }
 
 export type FhirInteraction = (request: FhirRequest, ctx: AccessContext) => Promise<FhirResponse>;

@@ -34,7 +34,7 @@ function unwrap(req: FhirRequest, type: string): { resource?: Resource; mode: Mo
 export async function validateOperation(
   services: FhirServices,
   req: FhirRequest,
-  _ctx: AccessContext,
+  ctx: AccessContext,
   target: { type?: string; id?: string },
 ): Promise<FhirResponse> {
   const type = target.type!;
@@ -42,7 +42,7 @@ export async function validateOperation(
   const issues: OperationOutcomeIssue[] = [];
   if (mode === 'delete') {
     if (!target.id) throw badRequest('mode=delete needs an instance: POST [type]/[id]/$validate');
-    await services.repo.read(type, target.id);
+    await services.repo.read(type, target.id, services.access.restriction(ctx, type, 'read'));
   } else {
     const checked = resourceFromBody({ ...req, body: resource }, type);
     if (target.id && checked.id !== undefined && checked.id !== target.id) {

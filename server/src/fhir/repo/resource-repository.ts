@@ -3,7 +3,7 @@
 // update, so concurrency rests on unique inserts: see claimVersion.
 // See: https://hl7.org/fhir/R4/http.html#versioning
 import { randomUUID } from 'node:crypto';
-import type { Collection, Db, Filter } from 'mongodb';
+import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { FhirResource as Resource } from 'fhir/r4';
 import { conflict, gone, notFound, OperationOutcomeError, preconditionFailed, issue } from '../outcome.ts';
 import type { StoredResource } from '../types.ts';
@@ -80,6 +80,12 @@ export interface HistoryQuery {
 
 /** Writes of current documents, in bulk, before they happen (search key hints, see key-hints.ts). */
 export type BeforeCurrentWrites = (items: Array<{ type: string; doc: CurrentDocument }>) => Promise<void>;
+
+/** `{_id: id}` and an access condition, as one filter (an _id in the condition goes under $and). */
+function withId(id: string, condition: Document | undefined): Filter<CurrentDocument> {
+  if (!condition) return { _id: id };
+  return ('_id' in condition || '$and' in condition ? { $and: [{ _id: id }, condition] } : { _id: id, ...condition }) as Filter<CurrentDocument>;
+}
 
 export function toStoredResource(doc: { resource: Resource; vid: number; ts: Date }): StoredResource {
   return { resource: doc.resource as StoredResource['resource'], versionId: doc.vid, lastUpdated: doc.ts };
@@ -185,23 +191,36 @@ export class ResourceRepository {
     return lo === 0 ? null : loDoc;
   }
 
-  async read(type: string, id: string): Promise<StoredResource> {
-    await this.visibility.settled(type, id);
-    const doc = await this.current(type).findOne({ _id: id });
+  /**
+   * The current version. With an access condition (access/), a resource the caller may not see
+   * answers 404 like one that never existed, deleted ones included (410 would tell it existed).
+   */
+  async read(type: string, id: string, condition?: Document): Promise<StoredResource> {
+    const doc = await this.currentDocument(type, id, condition);
     if (doc) return toStoredResource(doc);
+    if (condition) throw notFound(`${type}/${id} is not known`);
     const first = await this.history.findOne({ _id: historyId(type, id, 1) });
     if (first && !this.visibility.isHidden(first.tx)) throw gone(`${type}/${id} was deleted`);
     throw notFound(`${type}/${id} is not known`);
   }
 
-  /** Like read, but answers null for a missing or deleted resource. */
-  async find(type: string, id: string): Promise<StoredResource | null> {
-    await this.visibility.settled(type, id);
-    const doc = await this.current(type).findOne({ _id: id });
+  /** Like read, but answers null for a missing, deleted (or, with a condition, invisible) resource. */
+  async find(type: string, id: string, condition?: Document): Promise<StoredResource | null> {
+    const doc = await this.currentDocument(type, id, condition);
     return doc ? toStoredResource(doc) : null;
   }
 
-  async vread(type: string, id: string, vid: number): Promise<StoredResource> {
+  /** The stored document of the current version (index fields included), if any and visible. */
+  async currentDocument(type: string, id: string, condition?: Document): Promise<CurrentDocument | null> {
+    await this.visibility.settled(type, id);
+    return this.current(type).findOne(withId(id, condition));
+  }
+
+  async vread(type: string, id: string, vid: number, condition?: Document): Promise<StoredResource> {
+    // A restricted caller sees the versions of a resource it sees now.
+    if (condition && !(await this.current(type).findOne(withId(id, condition), { projection: { _id: 1 } }))) {
+      throw notFound(`${type}/${id} has no version ${vid}`);
+    }
     const entry = await this.history.findOne({ _id: historyId(type, id, vid) });
     if (!entry || this.visibility.isHidden(entry.tx)) throw notFound(`${type}/${id} has no version ${vid}`);
     if (entry.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts });
@@ -453,9 +472,10 @@ export class ResourceRepository {
     return this.visibility.isHidden(latest.tx) ? latest.vid - 1 : latest.vid;
   }
 
-  /** Versions newest first, keyset-paged on (ts, _id). */
-  async historyPage(query: HistoryQuery): Promise<HistoryDocument[]> {
+  /** Versions newest first, keyset-paged on (ts, _id); `condition` restricts the entries (access). */
+  async historyPage(query: HistoryQuery, condition?: Document): Promise<HistoryDocument[]> {
     const filter = this.historyFilter(query);
+    if (condition) Object.assign(filter, { $and: [...((filter.$and as Filter<HistoryDocument>[]) ?? []), condition] });
     const and: Filter<HistoryDocument>[] = [];
     if (query.since) and.push({ ts: { $gt: query.since } });
     if (query.before) {
@@ -463,13 +483,14 @@ export class ResourceRepository {
         $or: [{ ts: { $lt: query.before.ts } }, { ts: query.before.ts, _id: { $lt: query.before.key } }],
       });
     }
-    if (and.length) filter.$and = and;
+    if (and.length) filter.$and = [...((filter.$and as Filter<HistoryDocument>[]) ?? []), ...and];
     return this.history.find(filter).sort({ ts: -1, _id: -1 }).limit(query.count).toArray();
   }
 
-  async countHistory(query: Omit<HistoryQuery, 'before' | 'count'>): Promise<number> {
+  async countHistory(query: Omit<HistoryQuery, 'before' | 'count'>, condition?: Document): Promise<number> {
     const filter = this.historyFilter(query);
     if (query.since) filter.ts = { $gt: query.since };
+    if (condition) filter.$and = [condition];
     return this.history.countDocuments(filter);
   }
 

@@ -15,6 +15,11 @@ export interface ResourceIndexFields {
   patients?: string[];
   /** Search index values, owned by fhir/search (see its README section in the code). */
   sp?: Record<string, unknown>;
+  /**
+   * Results (Observation, DiagnosticReport): when the patient may see it (access/result-release.ts);
+   * absent until released by hand.
+   */
+  rel?: Date;
 }
 
 /** Computes the index fields of a resource. Pure and deterministic: reindex relies on it. */

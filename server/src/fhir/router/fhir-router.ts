@@ -21,6 +21,8 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
   let capability: CapabilityStatement | undefined;
 
   const dispatch: FhirInteraction = async (req, ctx) => {
+    // What the caller may see, once per request (batch and transaction entries share it).
+    if (ctx.principal.kind !== 'anonymous') await services.access.prepare(ctx);
     const seg = req.path.split('/').filter((s) => s !== '');
     const m = req.method === 'HEAD' ? 'GET' : req.method;
 
@@ -46,7 +48,7 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
     }
     if (first === '_history' && seg.length === 1) {
       if (m !== 'GET') throw methodNotAllowed('history is read-only');
-      return history(services, req, {});
+      return history(services, req, ctx, {});
     }
     if (first.startsWith('$')) return runOperation(services, req, ctx, first, 'system', {});
 
@@ -70,7 +72,7 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
     if (seg.length === 2) {
       if (second === '_history') {
         if (m !== 'GET') throw methodNotAllowed('history is read-only');
-        return history(services, req, { type });
+        return history(services, req, ctx, { type });
       }
       if (second === '_search') {
         if (m !== 'POST') throw methodNotAllowed('_search takes POST');
@@ -80,7 +82,7 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
       const id = second;
       switch (m) {
         case 'GET':
-          return write.read(services, req, type, id);
+          return write.read(services, req, ctx, type, id);
         case 'PUT':
           return write.update(services, req, ctx, type, id);
         case 'PATCH':
@@ -94,11 +96,11 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
     const id = second;
     if (seg.length === 3 && third === '_history') {
       if (m !== 'GET') throw methodNotAllowed('history is read-only');
-      return history(services, req, { type, id });
+      return history(services, req, ctx, { type, id });
     }
     if (seg.length === 4 && third === '_history') {
       if (m !== 'GET') throw methodNotAllowed('a version is read-only');
-      return write.vread(services, req, type, id, fourth);
+      return write.vread(services, req, ctx, type, id, fourth);
     }
     if (seg.length === 3 && third.startsWith('$')) return runOperation(services, req, ctx, third, 'instance', { type, id });
     if (seg.length === 3 && type === 'Patient' && m === 'GET') {

@@ -1,8 +1,9 @@
 // History at instance, type and system level, newest first, keyset-paged.
 // See: https://hl7.org/fhir/R4/http.html#history
 import type { Bundle, BundleEntry, BundleLink } from 'fhir/r4';
-import { badRequest } from '../outcome.ts';
-import type { FhirRequest, FhirResponse } from '../types.ts';
+import type { Document } from 'mongodb';
+import { badRequest, notFound } from '../outcome.ts';
+import type { AccessContext, FhirRequest, FhirResponse } from '../types.ts';
 import { etagOf } from './http-semantics.ts';
 import { assertValidId } from './request-body.ts';
 import type { FhirServices } from './services.ts';
@@ -43,10 +44,19 @@ function historyStatus(h: HistoryDocument): string {
 export async function history(
   services: FhirServices,
   req: FhirRequest,
+  ctx: AccessContext,
   scope: { type?: string; id?: string },
 ): Promise<FhirResponse> {
   if (scope.id) assertValidId(scope.id);
-  const { config, repo } = services;
+  const { config, repo, access } = services;
+  // A resource's history is read as the resource is; wider histories as access allows (or 403).
+  let condition: Document | undefined;
+  if (scope.type && scope.id) {
+    const visible = access.restriction(ctx, scope.type, 'read');
+    if (visible && !(await repo.currentDocument(scope.type, scope.id, visible))) throw notFound(`${scope.type}/${scope.id} is not known`);
+  } else {
+    condition = access.historyCondition(ctx, scope.type);
+  }
   let count = config.defaultPageSize;
   let since: Date | undefined;
   let before: Cursor | undefined;
@@ -67,7 +77,7 @@ export async function history(
     const beforeVid = before ? Number(before.key.split('/').pop()) : undefined;
     rows = await repo.instanceHistory(scope.type, scope.id, count + 1, since, beforeVid);
   } else if (count > 0) {
-    rows = await repo.historyPage({ ...scope, since, before, count: count + 1 });
+    rows = await repo.historyPage({ ...scope, since, before, count: count + 1 }, condition);
   }
   const page = rows.slice(0, count);
   const entries: BundleEntry[] = page.map((h) => {
@@ -97,6 +107,6 @@ export async function history(
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: entries };
   if (scope.type && scope.id && !since) bundle.total = await repo.countVersions(scope.type, scope.id);
-  else if (count === 0) bundle.total = await repo.countHistory({ ...scope, since });
+  else if (count === 0) bundle.total = await repo.countHistory({ ...scope, since }, condition);
   return { status: 200, body: bundle };
 }

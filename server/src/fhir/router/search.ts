@@ -3,6 +3,7 @@
 // conditional create/update/delete use. Each returns a searchset Bundle.
 // See: https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/search.html
 import type { Bundle, BundleEntry, BundleLink, FhirResource } from 'fhir/r4';
+import type { Document } from 'mongodb';
 import type { ServerConfig } from '../../config.ts';
 import { resourceElementFacts } from '../definitions.ts';
 import { badRequest, issue, outcome } from '../outcome.ts';
@@ -11,7 +12,7 @@ import { parseSearchRequest } from '../search/query/parse-search.ts';
 import { distinctParams } from '../search/query/search-limits.ts';
 import type { SearchRequest } from '../search/query/search-request.ts';
 import { isResourceType, searchParamRegistry, type SearchParamRegistry } from '../search/registry.ts';
-import { runSearch, type SearchEnvironment } from '../search/execute/run-search.ts';
+import { compileFilter, runSearch, type SearchEnvironment } from '../search/execute/run-search.ts';
 import type { TypedDoc } from '../search/execute/includes.ts';
 import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
 import { preferStrictHandling } from './http-semantics.ts';
@@ -29,6 +30,8 @@ export interface SearchDependencies {
   keyHints?: SearchEnvironment['keyHints'];
   /** Keeps searches from overlapping a transaction's apply step (repo/transaction-visibility.ts). */
   visibility?: { read<T>(search: () => Promise<T>): Promise<T> };
+  /** Throws 403 when the caller may not search the type at all (access/). */
+  assertSearchable?: (type: string, ctx: AccessContext) => void;
 }
 
 export interface SearchInteractions {
@@ -37,6 +40,8 @@ export interface SearchInteractions {
   compartment: FhirInteraction;
   parametersOf(type: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
   findMatches(type: string, params: Array<[string, string]>, ctx: AccessContext, limit: number): Promise<StoredResource[]>;
+  /** Search parameters of a type as one database condition (granular scopes), unrestricted. */
+  compileConditions(type: string, params: Array<[string, string]>): Promise<Document>;
 }
 
 export function createSearchInteractions(deps: SearchDependencies): SearchInteractions {
@@ -100,8 +105,18 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     return { status: 200, body: bundle };
   };
 
+  const searchable = (type: string, ctx: AccessContext): boolean => {
+    try {
+      deps.assertSearchable?.(type, ctx);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   const typeSearch: FhirInteraction = async (req, ctx) => {
     const type = req.path.split('/')[0];
+    deps.assertSearchable?.(type, ctx);
     const params = distinctParams(req.params);
     return respond(params, ctx, parse(req, params, [type]), type);
   };
@@ -111,16 +126,18 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     const typeParams = params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
     for (const t of typeParams) if (!isResourceType(t)) throw badRequest(`_type: ${t} is not a resource type`, ['_type']);
     let types = [...new Set(typeParams)];
+    for (const t of types) deps.assertSearchable?.(t, ctx);
     if (types.length === 0) {
-      // Without _type every stored type is searched (collections that exist hold resources).
+      // Without _type every stored type the caller may search is searched (collections that exist hold resources).
       const names = await deps.db.listCollections({}, { nameOnly: true }).toArray();
-      types = names.map((c) => c.name).filter(isResourceType).sort();
+      types = names.map((c) => c.name).filter(isResourceType).filter((t) => searchable(t, ctx)).sort();
     }
     return respond(params, ctx, parse(req, params, types), '');
   };
 
   const compartmentSearch: FhirInteraction = async (req, ctx) => {
     const [, id, type] = req.path.split('/');
+    deps.assertSearchable?.(type, ctx);
     const params = distinctParams(req.params);
     return respond(params, ctx, parse(req, params, [type], { type: 'Patient', id }), `Patient/${id}/${type}`);
   };
@@ -149,6 +166,17 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       const result = await run({ ...sreq, total: 'none' }, envFor(ctx));
       return result.matches.map((m) => toStoredResource(m.doc));
     },
+    async compileConditions(type, params) {
+      const sreq = parseSearchRequest(params, {
+        types: [type],
+        registry,
+        defaultCount: 1,
+        maxCount: 1,
+        strict: true,
+        limits: deps.config.searchLimits,
+      });
+      return compileFilter(type, sreq, { ...envFor({ requestId: 'access', principal: { kind: 'server' } }), restrict: () => undefined });
+    },
   };
 }
 
@@ -157,12 +185,14 @@ export function createSearch(o: {
   config: ServerConfig;
   repo: { db: SearchEnvironment['db']; visibility?: SearchDependencies['visibility'] };
   restrict?: SearchDependencies['restrict'];
+  assertSearchable?: SearchDependencies['assertSearchable'];
   keyHints?: SearchDependencies['keyHints'];
 }) {
   const interactions = createSearchInteractions({
     db: o.repo.db,
     config: o.config,
     restrict: o.restrict,
+    assertSearchable: o.assertSearchable,
     keyHints: o.keyHints,
     visibility: o.repo.visibility,
   });

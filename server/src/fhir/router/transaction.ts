@@ -8,6 +8,7 @@ import type { Bundle, BundleEntry, FhirResource as Resource } from 'fhir/r4';
 import { badRequest, notFound, preconditionFailed } from '../outcome.ts';
 import { criteriaKey, type Release } from '../repo/conditional-claims.ts';
 import type { Claim } from '../repo/resource-repository.ts';
+import type { CurrentDocument } from '../repo/stored-document.ts';
 import { toStoredResource } from '../repo/resource-repository.ts';
 import type { StagedWrite } from '../repo/transaction-journal.ts';
 import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
@@ -29,6 +30,8 @@ interface PlannedEntry extends ParsedEntry {
   /** Version current before the transaction (0: none). */
   priorVid: number;
   existing?: StoredResource;
+  /** The stored document an update or delete changes (for the access check). */
+  before?: CurrentDocument;
 }
 
 /** FHIR's processing order: DELETE, POST, PUT/PATCH, then GET/HEAD. */
@@ -72,6 +75,15 @@ export async function processTransaction(
       try {
         p.resource = await rewriteReferences(p.resource, idMap, fhirBase, (type, params) => services.findMatches(type, params, ctx, 2));
         services.validation.assertValid(p.resource);
+      } catch (err) {
+        throw inEntry(err, p.index);
+      }
+    }
+    // Every write is checked by access on what it changes and what it would leave (final references).
+    for (const p of writes) {
+      const action = p.action === 'delete' ? 'delete' : p.before ? 'update' : 'create';
+      try {
+        await services.access.assertWrite(ctx, action, p.type!, p.resource, p.before);
       } catch (err) {
         throw inEntry(err, p.index);
       }
@@ -185,8 +197,11 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
 
   if (request.method === 'DELETE') {
     if (!targetId) throw notFound(`No ${type} matches the criteria`);
-    const current = await repo.find(type, targetId);
+    const before = await repo.currentDocument(type, targetId);
+    const current = before && toStoredResource(before);
     if (!current) {
+      // A restricted caller learns nothing of what it cannot see, not whether it was deleted either.
+      if (services.access.restriction(ctx, type, 'delete')) throw notFound(`${type}/${targetId} is not known`);
       if (!(await repo.latestVersion(type, targetId))) throw notFound(`${type}/${targetId} is not known`);
       // Already deleted: deleting again changes nothing (R4 http.html#delete).
       return { ...base, action: 'noop', type, id: targetId };
@@ -194,18 +209,20 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
     if (ifMatch !== undefined && ifMatch !== current.versionId) {
       throw preconditionFailed(`${type}/${targetId} is at version ${current.versionId}, not ${ifMatch}`);
     }
-    return { ...base, action: 'delete', type, id: targetId, priorVid: current.versionId };
+    return { ...base, action: 'delete', type, id: targetId, priorVid: current.versionId, before };
   }
 
   if (request.method === 'PATCH') {
     if (!targetId) throw notFound(`No ${type} matches the criteria`);
-    const current = await repo.read(type, targetId);
+    const before = await repo.currentDocument(type, targetId);
+    if (!before) await repo.read(type, targetId, services.access.restriction(ctx, type, 'update')); // 404 or 410
+    const current = toStoredResource(before!);
     if (ifMatch !== undefined && ifMatch !== current.versionId) {
       throw preconditionFailed(`${type}/${targetId} is at version ${current.versionId}, not ${ifMatch}`);
     }
     const resource = applyJsonPatch(current.resource, request.body);
     if (resource.resourceType !== type || resource.id !== targetId) throw badRequest('A patch may not change the resource type or id');
-    return { ...base, action: 'update', type, id: targetId, resource, priorVid: current.versionId };
+    return { ...base, action: 'update', type, id: targetId, resource, priorVid: current.versionId, before: before! };
   }
 
   // PUT
@@ -218,11 +235,11 @@ async function planEntry(services: FhirServices, p: ParsedEntry, ctx: AccessCont
   }
   targetId = targetId ?? resource.id ?? randomUUID();
   assertValidId(targetId);
-  const current = await repo.find(type, targetId);
-  if (ifMatch !== undefined && ifMatch !== (current?.versionId ?? -1)) {
+  const before = (await repo.currentDocument(type, targetId)) ?? undefined;
+  if (ifMatch !== undefined && ifMatch !== (before?.vid ?? -1)) {
     throw preconditionFailed(`${type}/${targetId} is not at version ${ifMatch}`);
   }
-  return { ...base, action: 'update', type, id: targetId, resource: { ...resource, id: targetId }, priorVid: current?.versionId ?? 0 };
+  return { ...base, action: 'update', type, id: targetId, resource: { ...resource, id: targetId }, priorVid: before?.vid ?? 0, before };
 }
 
 /**

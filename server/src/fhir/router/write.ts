@@ -6,6 +6,7 @@ import type { AccessContext, FhirRequest, FhirResponse, StoredResource } from '.
 import { applyJsonPatch } from './json-patch.ts';
 import { parseVersionTag, readResponse, versionHeaders, writeResponse } from './http-semantics.ts';
 import { criteriaKey } from '../repo/conditional-claims.ts';
+import { toStoredResource } from '../repo/resource-repository.ts';
 import { assertBodyIdMatches, assertValidId, criteriaParams, resourceFromBody } from './request-body.ts';
 import type { FhirServices } from './services.ts';
 
@@ -28,7 +29,7 @@ export async function resolveConditional(
 export async function create(services: FhirServices, req: FhirRequest, ctx: AccessContext, type: string): Promise<FhirResponse> {
   const resource = resourceFromBody(req, type);
   const ifNoneExist = req.headers['if-none-exist'];
-  if (!ifNoneExist) return createNew(services, req, type, resource);
+  if (!ifNoneExist) return createNew(services, req, ctx, type, resource);
   const criteria = criteriaParams(ifNoneExist);
   const found = (existing: StoredResource) =>
     // See: https://hl7.org/fhir/R4/http.html#ccreate — one match: 200 OK, nothing created.
@@ -38,14 +39,15 @@ export async function create(services: FhirServices, req: FhirRequest, ctx: Acce
   // Under the claim on these criteria no one else creates a match: search again, then create.
   return services.conditionalClaims.hold(criteriaKey(type, criteria), async () => {
     const again = await resolveConditional(services, type, criteria, ctx);
-    return again ? found(again) : createNew(services, req, type, resource);
+    return again ? found(again) : createNew(services, req, ctx, type, resource);
   });
 }
 
-async function createNew(services: FhirServices, req: FhirRequest, type: string, resource: Resource): Promise<FhirResponse> {
+async function createNew(services: FhirServices, req: FhirRequest, ctx: AccessContext, type: string, resource: Resource): Promise<FhirResponse> {
   // The server assigns ids on create; a client's id is ignored (R4 http.html#create).
   const { id: _ignored, ...withoutId } = resource;
   services.validation.assertValid(withoutId as Resource);
+  await services.access.assertWrite(ctx, 'create', type, withoutId as Resource, undefined);
   const stored = await services.repo.create(withoutId as Resource, { method: 'POST' });
   return writeResponse(req, fhirBaseOf(services), stored, 201, `Created ${type}/${stored.resource.id}`);
 }
@@ -62,7 +64,11 @@ export async function update(
   assertBodyIdMatches(resource, id);
   services.validation.assertValid(resource);
   const ifMatch = parseVersionTag(req.headers['if-match']);
-  const { stored, created } = await services.repo.update(resource as Resource & { id: string }, { ifMatch, method: 'PUT' });
+  const existing = await services.repo.currentDocument(type, id);
+  await services.access.assertWrite(ctx, existing ? 'update' : 'create', type, resource, existing ?? undefined);
+  // A caller whose rights depend on what it changes writes exactly the version it was checked against.
+  const expectedVid = restricted(services, ctx, type) ? (existing?.vid ?? 0) : undefined;
+  const { stored, created } = await services.repo.update(resource as Resource & { id: string }, { ifMatch, expectedVid, method: 'PUT' });
   return writeResponse(req, fhirBaseOf(services), stored, created ? 201 : 200, `${created ? 'Created' : 'Updated'} ${type}/${id}`);
 }
 
@@ -88,14 +94,14 @@ export async function conditionalUpdate(
     const again = await resolveConditional(services, type, criteria, ctx);
     if (again) return updateMatch(again);
     if (resource.id !== undefined) return update(services, req, ctx, type, resource.id);
-    return createNew(services, req, type, resource);
+    return createNew(services, req, ctx, type, resource);
   });
 }
 
 export async function patch(
   services: FhirServices,
   req: FhirRequest,
-  _ctx: AccessContext,
+  ctx: AccessContext,
   type: string,
   id: string,
 ): Promise<FhirResponse> {
@@ -108,7 +114,9 @@ export async function patch(
   const ifMatch = parseVersionTag(req.headers['if-match']);
   // Re-apply on a lost race so that a patch is always applied to the version it replaces.
   for (let attempt = 0; attempt < 20; attempt++) {
-    const current = await services.repo.read(type, id);
+    const document = await services.repo.currentDocument(type, id);
+    if (!document) await services.repo.read(type, id, services.access.restriction(ctx, type, 'update')); // 404 or 410
+    const current = toStoredResource(document!);
     if (ifMatch !== undefined && ifMatch !== current.versionId) {
       throw preconditionFailed(`${type}/${id} is at version ${current.versionId}, not ${ifMatch}`);
     }
@@ -117,6 +125,7 @@ export async function patch(
       throw badRequest('A patch may not change the resource type or id', ['resourceType', 'id']);
     }
     services.validation.assertValid(patched);
+    await services.access.assertWrite(ctx, 'update', type, patched, document!);
     try {
       const { stored } = await services.repo.update(patched as Resource & { id: string }, {
         expectedVid: current.versionId,
@@ -144,12 +153,16 @@ export async function conditionalPatch(
 export async function remove(
   services: FhirServices,
   req: FhirRequest,
-  _ctx: AccessContext,
+  ctx: AccessContext,
   type: string,
   id: string,
 ): Promise<FhirResponse> {
   assertValidId(id);
   const ifMatch = parseVersionTag(req.headers['if-match']);
+  const existing = await services.repo.currentDocument(type, id);
+  if (existing) await services.access.assertWrite(ctx, 'delete', type, undefined, existing);
+  // A restricted caller learns nothing of what it cannot see: not whether it was deleted either.
+  else if (services.access.restriction(ctx, type, 'delete')) throw notFound(`${type}/${id} is not known`);
   const result = await services.repo.delete(type, id, { ifMatch, method: 'DELETE' });
   if (result.alreadyDeleted) return { status: 204 };
   return {
@@ -176,24 +189,31 @@ async function conditionalTarget(services: FhirServices, req: FhirRequest, ctx: 
   return match.resource.id;
 }
 
+/** The caller's writes of this type are limited by what they reach (patients, proxies, granular scopes). */
+function restricted(services: FhirServices, ctx: AccessContext, type: string): boolean {
+  const role = ctx.view?.role;
+  return role !== 'server' && role !== 'system' && services.access.condition(ctx, type, 'update') !== undefined;
+}
+
 function criteriaOf(req: FhirRequest): Array<[string, string]> {
   const params = req.params.filter(([k]) => !['_format', '_pretty', '_summary', '_elements'].includes(k));
   if (params.length === 0) throw badRequest('Conditional operations need search criteria in the URL');
   return params;
 }
 
-export async function read(services: FhirServices, req: FhirRequest, type: string, id: string): Promise<FhirResponse> {
+export async function read(services: FhirServices, req: FhirRequest, ctx: AccessContext, type: string, id: string): Promise<FhirResponse> {
   assertValidId(id);
-  const stored = await services.repo.read(type, id);
+  const stored = await services.repo.read(type, id, services.access.restriction(ctx, type, 'read'));
   const notModified = conditionalReadStatus(req, stored);
   if (notModified) return { status: 304, headers: versionHeaders(stored) };
   return readResponse(req, stored);
 }
 
-export async function vread(services: FhirServices, req: FhirRequest, type: string, id: string, vid: string): Promise<FhirResponse> {
+export async function vread(services: FhirServices, req: FhirRequest, ctx: AccessContext, type: string, id: string, vid: string): Promise<FhirResponse> {
   assertValidId(id);
+  const condition = services.access.restriction(ctx, type, 'read');
   if (!/^\d{1,15}$/.test(vid)) throw notFound(`${type}/${id} has no version "${vid.slice(0, 20)}"`);
-  const stored = await services.repo.vread(type, id, Number(vid));
+  const stored = await services.repo.vread(type, id, Number(vid), condition);
   return readResponse(req, stored);
 }
 

@@ -13,6 +13,8 @@ export const TOP_LEVEL_PARAMS = new Set(['_id', '_lastUpdated']);
 export interface IndexerOptions {
   baseUrl: string;
   registry?: SearchParamRegistry;
+  /** More top-level fields computed from the resource (the release time of results). */
+  extra?: (resource: Resource) => Partial<ResourceIndexFields>;
 }
 
 export function createResourceIndexer(opts: IndexerOptions): ResourceIndexer {
@@ -47,6 +49,9 @@ export function createResourceIndexer(opts: IndexerOptions): ResourceIndexer {
     }
     if (patients.length > 0) out.patient = patients[0];
     if (patients.length > 1) out.patients = patients;
+    if (opts.extra) {
+      for (const [key, value] of Object.entries(opts.extra(resource))) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+    }
     return out;
   };
 }

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config.ts';
 import { connectDatabase } from '../../db/connection.ts';
 import { createLogger } from '../../logger.ts';
 import type { CurrentDocument, ResourceIndexer } from '../repo/stored-document.ts';
-import { createResourceIndexer } from './indexer.ts';
+import { createDocumentIndexer } from '../../document-indexer.ts';
 import { isResourceType } from './registry.ts';
 import { ensureSearchIndexes } from './search-indexes.ts';
 import { KeyHints, wantsKeyHints } from './key-hints.ts';
@@ -28,6 +28,8 @@ export async function reindex(db: Db, indexer: ResourceIndexer, types?: string[]
       else unset.patient = '';
       if (fields.patients !== undefined) set.patients = fields.patients;
       else unset.patients = '';
+      if (fields.rel !== undefined) set.rel = fields.rel;
+      else unset.rel = '';
       const update = Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
       batch.push({ updateOne: { filter: { _id: doc._id, vid: doc.vid }, update } });
       n++;
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const database = await connectDatabase(config, log);
   try {
     const hints = (await wantsKeyHints(database.db, config.searchKeyHints)) ? new KeyHints(database.db) : undefined;
-    const counts = await reindex(database.db, createResourceIndexer({ baseUrl: `${config.baseUrl}/fhir` }), types.length ? types : undefined, hints);
+    const counts = await reindex(database.db, createDocumentIndexer(config), types.length ? types : undefined, hints);
     log.info({ counts }, 'reindex finished');
   } finally {
     await database.close();
