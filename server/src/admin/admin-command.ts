@@ -5,7 +5,7 @@ import { loadConfig } from '../config.ts';
 import { connectForTool } from '../db/tool-connection.ts';
 import { createLogger } from '../logger.ts';
 import { accountCommands } from './account-commands.ts';
-import { addClient, adminContext, AdminUsageError, listClients, removeClient, rotateKeys, type AdminContext } from './admin-operations.ts';
+import { addClient, adminContext, AdminUsageError, listClients, removeClient, rotateKeys, toolsToken, type AdminContext } from './admin-operations.ts';
 
 const HELP = `Usage: npm run admin -- <command> [options] [--json]
 
@@ -17,6 +17,9 @@ const HELP = `Usage: npm run admin -- <command> [options] [--json]
   clients remove <client id>     unregisters an app and revokes its tokens
 ${accountCommands.help}
   keys rotate                    new signing keys; the old ones stay published until their tokens expire
+  token [--scope "S"]            a 5-minute access token of the server's tools client (system/*.cruds),
+                                 from the running server: TOKEN=$(npm run -s admin -- token --raw)
+  --raw                          print only the token (with token)
 
   --json                         machine-readable output`;
 
@@ -36,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   'clients list': (ctx) => listClients(ctx),
   'clients remove': (ctx, _v, p) => removeClient(ctx, p[0]),
   'keys rotate': (ctx) => rotateKeys(ctx),
+  token: (ctx, v) => toolsToken(ctx, v.scope as string | undefined),
   ...accountCommands.commands,
 };
 
@@ -67,6 +71,7 @@ async function main(): Promise<number> {
       'launch-uri': { type: 'string' },
       ...accountCommands.options,
       json: { type: 'boolean', default: false },
+      raw: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -80,7 +85,9 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const database = await connectForTool(config, createLogger('warn'));
   try {
-    print(await command(adminContext(config, database.db), values, rest), values.json === true);
+    const result = await command(adminContext(config, database.db), values, rest);
+    if (values.raw && result && typeof result === 'object' && 'accessToken' in result) process.stdout.write(`${String(result.accessToken)}\n`);
+    else print(result, values.json === true);
     return 0;
   } catch (err) {
     if (err instanceof AdminUsageError) {

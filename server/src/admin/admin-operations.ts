@@ -8,6 +8,7 @@ import { AccountStore } from '../auth/accounts/account-store.ts';
 import { ClientRegistry, type ClientRecord, type ClientType } from '../auth/clients.ts';
 import { loadSecret, SecretBox } from '../auth/secret-box.ts';
 import { SigningKeys } from '../auth/signing-keys.ts';
+import { requestToolsToken, toolsClientKey } from '../auth/tools-client.ts';
 
 /** A problem with the arguments: the CLI prints it and exits 2, the API answers 400. */
 export class AdminUsageError extends Error {
@@ -107,6 +108,18 @@ export async function removeClient(ctx: AdminContext, clientId: string | undefin
   await ctx.db.collection('auth_tokens').deleteMany({ 'payload.clientId': clientId });
   await ctx.db.collection('auth_refreshtoken').deleteMany({ 'payload.clientId': clientId });
   return { removed: clientId };
+}
+
+/**
+ * A short-lived access token of the server's own tools client (system scopes), from the running
+ * server's token endpoint: for trying the API with curl. Whoever can run admin commands can
+ * already read the database, so this grants nothing new.
+ */
+export async function toolsToken(ctx: AdminContext, scope: string | undefined) {
+  const key = await toolsClientKey(ctx.db, ctx.box, ctx.clients);
+  const issuer = `${ctx.config.baseUrl}/auth`;
+  const token = await requestToolsToken(issuer, `${issuer}/token`, key, scope ?? 'system/*.cruds');
+  return { accessToken: token, expiresIn: 300, scope: scope ?? 'system/*.cruds' };
 }
 
 export async function rotateKeys(ctx: AdminContext) {
