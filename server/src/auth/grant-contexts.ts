@@ -14,6 +14,11 @@ export interface GrantContext {
   encounter?: string;
   /** The app should show whose record is open (the user may act for someone else). */
   needPatientBanner: boolean;
+  /**
+   * What the person decided on the consent page (requested scope → scopes granted for it), so
+   * that the same request later needs no consent (scope-decisions.ts).
+   */
+  decision?: Record<string, string[]>;
 }
 
 interface GrantContextDocument extends GrantContext {

@@ -1,0 +1,22 @@
+// Ending a person's access everywhere at once: their sign-in sessions on the clinic's pages, the
+// authorization server's sessions, and every access and refresh token and unused authorization
+// code issued to them (records of oidc-provider carry the account id; see oidc-adapter.ts).
+// Remembered app authorizations (grants) stay: they are decisions, not credentials.
+import type { Db } from 'mongodb';
+import { collectionOf } from '../oidc-adapter.ts';
+import type { AccountSessions, ActiveSession } from './account-sessions.ts';
+
+const TOKEN_MODELS = ['Session', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Interaction'];
+
+export async function endAccess(db: Db, sessions: AccountSessions, accountId: string, except?: ActiveSession): Promise<void> {
+  await sessions.endAllOf(accountId, except);
+  for (const name of new Set(TOKEN_MODELS.map(collectionOf))) {
+    await db.collection(name).deleteMany({ accountId });
+  }
+}
+
+/** Ends one authorization server session (the browser's, at sign-out) by its cookie value. */
+export async function endProviderSession(db: Db, cookieValue: string | undefined, hash: (id: string) => string): Promise<void> {
+  if (!cookieValue || cookieValue.length > 200) return;
+  await db.collection(collectionOf('Session')).deleteOne({ _id: hash(cookieValue) } as never);
+}
