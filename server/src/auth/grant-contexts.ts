@@ -15,10 +15,11 @@ export interface GrantContext {
   /** The app should show whose record is open (the user may act for someone else). */
   needPatientBanner: boolean;
   /**
-   * What the person decided on the consent page (requested scope → scopes granted for it), so
+   * What the person decided on the consent page (each requested scope, with the scopes granted
+   * for it; a list, as scopes contain dots that cannot be field names), so
    * that the same request later needs no consent (scope-decisions.ts).
    */
-  decision?: Record<string, string[]>;
+  decision?: Array<{ requested: string; granted: string[] }>;
 }
 
 interface GrantContextDocument extends GrantContext {

@@ -9,6 +9,10 @@ import type { GrantContext, GrantContexts } from './grant-contexts.ts';
 /** requested scope → the scopes granted for it. */
 export type ScopeDecision = Record<string, string[]>;
 
+export function decisionFromStored(stored: Array<{ requested: string; granted: string[] }>): ScopeDecision {
+  return Object.fromEntries(stored.map((d) => [d.requested, d.granted]));
+}
+
 /** The scopes granted for a request: what the decision says for each requested scope. */
 export function grantedFor(decision: ScopeDecision, requested: string[]): string[] | undefined {
   const out = new Set<string>();
@@ -38,7 +42,7 @@ export async function saveGrant(
   if (oidc.length > 0) grant.addOIDCScope(oidc.join(' '));
   if (resource.length > 0) grant.addResourceScope(fhirBase, resource.join(' '));
   const grantId = await grant.save();
-  await grants.save(grantId, { ...context, decision });
+  await grants.save(grantId, { ...context, decision: Object.entries(decision).map(([requested, g]) => ({ requested, granted: g })) });
   return grantId;
 }
 
@@ -64,7 +68,8 @@ export async function findRememberedGrant(
     .filter((g) => g.patient === context.patient && g.decision)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   for (const candidate of candidates) {
-    const granted = grantedFor(candidate.decision!, want.requested);
+    const decision = decisionFromStored(candidate.decision!);
+    const granted = grantedFor(decision, want.requested);
     if (!granted || granted.length === 0) continue;
     const existing = await provider.Grant.find(candidate.grantId);
     if (!existing) {
@@ -73,7 +78,7 @@ export async function findRememberedGrant(
     }
     let grantId = candidate.grantId;
     if (candidate.encounter !== context.encounter || candidate.needPatientBanner !== context.needPatientBanner) {
-      grantId = await saveGrant(provider, grants, fhirBase, context, granted, candidate.decision!);
+      grantId = await saveGrant(provider, grants, fhirBase, context, granted, decision);
     }
     return { grantId, scope: granted.join(' ') };
   }

@@ -20,3 +20,15 @@ export async function endProviderSession(db: Db, cookieValue: string | undefined
   if (!cookieValue || cookieValue.length > 200) return;
   await db.collection(collectionOf('Session')).deleteOne({ _id: hash(cookieValue) } as never);
 }
+
+/**
+ * Revokes one app authorization: the grant, its launch context and decision, and every token and
+ * code issued under it (records carry their grant id).
+ */
+export async function revokeGrant(db: Db, grantId: string, hash: (id: string) => string): Promise<void> {
+  for (const name of new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode'].map(collectionOf))) {
+    await db.collection(name).deleteMany({ grantId });
+  }
+  await db.collection(collectionOf('Grant')).deleteOne({ _id: hash(grantId) } as never);
+  await db.collection('auth_grant_contexts').deleteOne({ _id: grantId } as never);
+}

@@ -9,6 +9,8 @@ import type { Collection, Db } from 'mongodb';
 import { hashSecret } from './one-time-secrets.ts';
 
 export const ACCOUNT_SESSIONS_COLLECTION = 'account_sessions';
+/** The cookie that holds the session id. */
+export const SESSION_COOKIE = 'hr_session';
 
 /** complete: signed in. second-factor: the password was right, a second factor must follow. totp-setup: … and must be set up first. */
 export type SessionStage = 'complete' | 'second-factor' | 'totp-setup';

@@ -64,8 +64,11 @@ export function passwordProblem(password: string, context: PasswordContext): str
   if (length < MIN_PASSWORD_LENGTH) return `Use at least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words make a good password.`;
   if (length > MAX_PASSWORD_LENGTH) return `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
   const inputs = contextWords(context);
-  const lower = password.toLowerCase();
-  if (inputs.some((w) => w.length >= 4 && lower.includes(w) && lower.replace(w, '').length < 6)) {
+  // What is left once the words the service knows about the person are taken out must be a
+  // password of its own ("MeiRossi1962" leaves "1962").
+  let rest = password.toLowerCase();
+  for (const w of [...inputs].sort((a, b) => b.length - a.length)) rest = rest.split(w).join('');
+  if (rest !== password.toLowerCase() && rest.replace(/[^\p{L}\p{N}]/gu, '').length < 6) {
     return 'Do not build your password from your name, your email address or the clinic’s name. A few unrelated words make a good password.';
   }
   const result = zxcvbn().check(password.slice(0, 100), inputs);

@@ -6,13 +6,13 @@ import type { Request, Response } from 'express';
 import { doubleCsrf } from 'csrf-csrf';
 import type { Db } from 'mongodb';
 import type { AccountServices } from '../accounts/account-services.ts';
-import type { ActiveSession } from '../accounts/account-sessions.ts';
+import { SESSION_COOKIE, type ActiveSession } from '../accounts/account-sessions.ts';
 import type { AccountDocument } from '../accounts/account-store.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { html, type SafeHtml } from './html.ts';
 import { sendPage } from './layout.ts';
 
-const SESSION_COOKIE = 'hr_session';
+
 const CSRF_COOKIE = 'hr_csrf';
 
 export interface PageKit {
@@ -27,6 +27,8 @@ export interface PageKit {
   csrf(req: Request, res: Response): string;
   /** False (and a 403 page sent) when a form post carries no valid CSRF token. */
   checkCsrf(req: Request, res: Response): boolean;
+  /** Whether a JSON post (passkeys) carries a valid CSRF token (its `_csrf` member). */
+  checkCsrfJson(req: Request): boolean;
   address(req: Request): string;
   secure(req: Request): boolean;
   /** Sends a page in the clinic's frame. */
@@ -100,6 +102,9 @@ export async function createPageKit(s: AccountServices): Promise<PageKit> {
         body: html`<h1>Please try again</h1><div class="message error" role="alert"><p>This form was open too long or was sent from somewhere else, so it was not accepted. Go back, reload the page and send it again.</p></div><p><a href="/account">Go to your account</a></p>`,
       });
       return false;
+    },
+    checkCsrfJson(req) {
+      return csrf.validateRequest(req);
     },
     address(req) {
       if (config.trustProxy) {
