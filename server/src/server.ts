@@ -10,6 +10,9 @@ import { createAccountServices, type AccountServices } from './auth/accounts/acc
 import { AccountSessions, SESSION_COOKIE } from './auth/accounts/account-sessions.ts';
 import { fhirPatientRecords } from './auth/accounts/fhir-records.ts';
 import { mountPages } from './auth/pages/mount-pages.ts';
+import { createBearerCheck } from './auth/bearer-tokens.ts';
+import { mountAdminApi } from './admin/admin-api.ts';
+import { adminContext } from './admin/admin-operations.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
 import { ensureCoreIndexes } from './fhir/repo/indexes.ts';
 import { ConditionalClaims } from './fhir/repo/conditional-claims.ts';
@@ -127,6 +130,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       patientExists: async (id) => (await records.read('Patient', id)) !== undefined,
       mountPages: async (router, authServices) => {
         accountServices = await createAccountServices({ config, log, db: database.db, box: authServices.box, accounts, records });
+        mountAdminApi(router, adminContext(config, database.db, accounts, accountServices), createBearerCheck(database.db, accounts, `${config.baseUrl}/fhir`));
         return mountPages(router, authServices, accountServices, accounts);
       },
     });
