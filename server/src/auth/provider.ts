@@ -135,15 +135,20 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     // SMART: the id_token carries fhirUser even though an access token is issued too.
     conformIdTokenClaims: false,
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub, token) {
       const account = await accounts.find(sub);
       if (!account) return undefined;
+      // fhirUser in the context of the grant: a proxy acting for a patient is the RelatedPerson
+      // that links them (they have no resource of their own).
+      const grantId = (token as { grantId?: string } | undefined)?.grantId ?? ctx?.oidc?.entities.Grant?.jti;
+      const context = grantId ? await grants.get(grantId) : undefined;
+      const fhirUser = fhirUserFor(account, context?.patient);
       return {
         accountId: account.id,
         async claims() {
           return {
             sub: account.id,
-            ...(account.fhirUser ? { fhirUser: `${fhirBase}/${account.fhirUser}` } : {}),
+            ...(fhirUser ? { fhirUser: `${fhirBase}/${fhirUser}` } : {}),
             ...(account.name ? { name: account.name } : {}),
             email: account.email,
           };

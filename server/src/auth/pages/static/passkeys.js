@@ -44,7 +44,7 @@
         var options = await (await fetch(add.dataset.options, { credentials: 'same-origin' })).json();
         if (options.error) { say('passkey-add-status', options.error); return; }
         var response = await lib.startRegistration({ optionsJSON: options });
-        var name = document.getElementById('passkey-name');
+        var name = document.getElementById('f-passkey-name');
         var result = await post(add.dataset.verify, { _csrf: csrf(), response: response, name: name ? name.value : '' });
         if (result.ok) window.location.assign(result.out.next);
         else say('passkey-add-status', result.out.error);
