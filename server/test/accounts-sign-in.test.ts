@@ -322,6 +322,21 @@ describe('Accounts and sign-in (HTTP)', function () {
     expect(plain.headers.getSetCookie().find((c) => c.startsWith('hr_session='))).not.to.match(/Secure/i);
   });
 
+});
+
+// A server of its own for these: in one run after the tests above, an oidc-provider client lookup
+// (Client.find → auth_clients findOne) on the local database was seen to wait forever (reported,
+// not yet understood; each test passes alone and in smaller groups).
+describe('Accounts and sign-in (HTTP): sessions, EHR launch, admin API', function () {
+  this.timeout(120_000);
+  let server: AccountsServer;
+  before(async () => {
+    server = await startAccountsServer();
+  });
+  after(async () => {
+    await server?.close();
+  });
+
   it('signing out ends the page session and the authorization server session: an app must sign the person in again', async () => {
     const patient = await createPatient(server);
     const { browser, email, password } = await registerPatient(server, patient);

@@ -63,6 +63,7 @@ export class PageBrowser {
       body = JSON.stringify(init.json);
       headers['content-type'] = 'application/json';
     }
+    if (process.env.DEBUG_PAGES) process.stderr.write(`PAGE ${init.method ?? (body ? 'POST' : 'GET')} ${target.pathname}\n`);
     const res = await fetch(target, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     this.store(res);
     const text = await res.text();

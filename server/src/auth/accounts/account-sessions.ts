@@ -101,7 +101,10 @@ export class AccountSessions {
 
   async end(token: string | undefined): Promise<SessionDocument | undefined> {
     if (!token) return undefined;
-    const doc = await this.sessions.findOneAndDelete({ _id: hashSecret(token) });
+    // findOne + deleteOne rather than findOneAndDelete: on the local database (FerretDB 1.24 on
+    // SQLite) a findAndModify that removes was seen to leave later operations waiting.
+    const doc = await this.sessions.findOne({ _id: hashSecret(token) });
+    if (doc) await this.sessions.deleteOne({ _id: doc._id });
     return doc ?? undefined;
   }
 
