@@ -72,6 +72,7 @@ export interface ServerConfig {
   /** The clinic's name and colour on the sign-in pages and in the SMART style. */
   clinic: { name: string; color: string };
   access: AccessConfig;
+  mail: MailConfig;
 }
 
 export interface AccessConfig {
@@ -79,6 +80,16 @@ export interface AccessConfig {
   releaseDelays: ReleaseDelays;
   /** ADOLESCENT_SENSITIVE_CLASSES: what a parent proxy does not see of a 12–17-year-old (all by default). */
   adolescentSensitiveClasses: string[] | undefined;
+}
+
+/** How the server sends mail (invitations, password resets, set-password links). */
+export interface MailConfig {
+  /** SMTP_URL, e.g. smtps://user:pass@smtp.example.org:465; unset: messages are written to outboxDir. */
+  smtpUrl: string | undefined;
+  /** MAIL_FROM: the sender of every message. */
+  from: string;
+  /** Where messages land as .eml files when no SMTP server is configured (DATA_DIR/outbox). */
+  outboxDir: string;
 }
 
 export interface AuthConfig {
@@ -236,6 +247,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     clinic: {
       name: env.CLINIC_NAME || 'Riverbend Health',
       color: colorFrom('CLINIC_COLOR', env.CLINIC_COLOR, '#0b6e99'),
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL || undefined,
+      from: env.MAIL_FROM || `${env.CLINIC_NAME || 'Riverbend Health'} <no-reply@${new URL(baseUrl).hostname}>`,
+      outboxDir: path.join(path.resolve(rootDir, env.DATA_DIR || '.data'), 'outbox'),
     },
     auth: {
       secret: env.AUTH_SECRET || undefined,

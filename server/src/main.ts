@@ -7,6 +7,7 @@ import { LocalDatabaseError } from './db/local-database.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { requestToolsToken, toolsClientKey } from './auth/tools-client.ts';
 import { loadDemoData } from '../../seed-data/load-demo.ts';
+import { ensureDemoAccounts } from './auth/accounts/demo-accounts.ts';
 
 /**
  * Loads the committed demo set through the FHIR API when the database holds no patients yet, as a
@@ -87,6 +88,9 @@ async function main(): Promise<void> {
   if (config.loadDemoData) {
     try {
       await loadDemoDataIfEmpty(server, log);
+      // Sign-ins for the demo patients, proxies, a clinician and an admin (README "Demo accounts").
+      const created = await ensureDemoAccounts(server.accounts);
+      if (created > 0) process.stdout.write(`Demo accounts created: ${created} (DEMO ONLY; passwords in README "Demo accounts").\n`);
     } catch (err) {
       if (!stopping) log.error({ err: { message: (err as Error).message } }, 'loading demo data failed');
     }

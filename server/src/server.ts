@@ -6,6 +6,13 @@ import type { Logger } from './logger.ts';
 import { createApp, createHttpServer } from './app.ts';
 import { AccountStore } from './auth/accounts/account-store.ts';
 import { createAuthServer, type AuthServer } from './auth/auth-server.ts';
+import { createAccountServices, type AccountServices } from './auth/accounts/account-services.ts';
+import { AccountSessions, SESSION_COOKIE } from './auth/accounts/account-sessions.ts';
+import { fhirPatientRecords } from './auth/accounts/fhir-records.ts';
+import { mountPages } from './auth/pages/mount-pages.ts';
+import { createBearerCheck } from './auth/bearer-tokens.ts';
+import { mountAdminApi } from './admin/admin-api.ts';
+import { adminContext } from './admin/admin-operations.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
 import { ensureCoreIndexes } from './fhir/repo/indexes.ts';
 import { ConditionalClaims } from './fhir/repo/conditional-claims.ts';
@@ -39,6 +46,8 @@ export interface RunningServer {
   services: FhirServices;
   /** The authorization server (clients, keys, accounts). */
   auth: AuthServer;
+  /** Accounts, their sessions, mail and security events (the pages' and admin's services). */
+  accounts: AccountServices;
   /** Stops accepting requests, finishes the ones in flight, then closes the database. */
   close(): Promise<void>;
 }
@@ -131,7 +140,28 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     await accounts.ensureIndexes();
     // TTL indexes expire authorization records where the database has them (not FerretDB 1.x).
     const ferretDb = await wantsKeyHints(database.db, 'auto');
-    const auth = await createAuthServer({ config, log, db: database.db, accounts, ttlIndexes: !ferretDb });
+    // Sign-in sessions of the pages; the authorization server's sessions follow them.
+    const pageSessions = new AccountSessions(database.db, { idleMinutes: config.auth.sessionIdleMinutes, maxHours: config.auth.sessionMaxHours });
+    const records = fhirPatientRecords((type, id) => repo.find(type, id), services.findMatches);
+    let accountServices: AccountServices | undefined;
+    const auth = await createAuthServer({
+      config,
+      log,
+      db: database.db,
+      accounts,
+      ttlIndexes: !ferretDb,
+      signedInAccount: async (cookie) => {
+        const session = await pageSessions.find(cookie);
+        return session?.stage === 'complete' ? session.accountId : undefined;
+      },
+      accountSessionCookie: SESSION_COOKIE,
+      patientExists: async (id) => (await records.read('Patient', id)) !== undefined,
+      mountPages: async (router, authServices) => {
+        accountServices = await createAccountServices({ config, log, db: database.db, box: authServices.box, accounts, records });
+        mountAdminApi(router, adminContext(config, database.db, accounts, accountServices), createBearerCheck(database.db, accounts, `${config.baseUrl}/fhir`));
+        return mountPages(router, authServices, accountServices, accounts);
+      },
+    });
     const app = createApp({
       config,
       log,
@@ -161,6 +191,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       database,
       services,
       auth,
+      accounts: accountServices!,
       async close() {
         journal.stopSweeping();
         auth.close();

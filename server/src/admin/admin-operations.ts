@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type { Db } from 'mongodb';
 import type { ServerConfig } from '../config.ts';
+import type { AccountServices } from '../auth/accounts/account-services.ts';
 import { AccountStore } from '../auth/accounts/account-store.ts';
 import { ClientRegistry, type ClientRecord, type ClientType } from '../auth/clients.ts';
 import { loadSecret, SecretBox } from '../auth/secret-box.ts';
@@ -22,12 +23,14 @@ export interface AdminContext {
   clients: ClientRegistry;
   keys: SigningKeys;
   accounts: AccountStore;
+  /** The server's account services (admin API); the CLI builds its own on first use. */
+  accountServices?: AccountServices;
 }
 
 /** Retired signing keys stay published for two hours (see auth-server.ts). */
 const PUBLISH_RETIRED_KEYS_MS = 2 * 60 * 60_000;
 
-export function adminContext(config: ServerConfig, db: Db, accounts?: AccountStore): AdminContext {
+export function adminContext(config: ServerConfig, db: Db, accounts?: AccountStore, accountServices?: AccountServices): AdminContext {
   const box = new SecretBox(loadSecret(config.auth.secret, config.dataDir));
   return {
     config,
@@ -37,6 +40,7 @@ export function adminContext(config: ServerConfig, db: Db, accounts?: AccountSto
     keys: new SigningKeys(db, box, PUBLISH_RETIRED_KEYS_MS),
     // Without the FHIR repository, names of linked resources are not looked up (not needed here).
     accounts: accounts ?? new AccountStore(db, async () => undefined),
+    accountServices,
   };
 }
 

@@ -60,8 +60,16 @@ export interface AuthServerOptions {
   accounts: AccountDirectory;
   /** The database expires records itself (MongoDB TTL indexes); FerretDB relies on the sweep. */
   ttlIndexes: boolean;
-  /** Adds the sign-in, consent and account pages to the router (accounts/ and pages/). */
-  mountPages?: (router: Router, services: AuthServices) => void;
+  /**
+   * Adds the sign-in, consent and account pages to the router (accounts/ and pages/); may return
+   * what stops their timers.
+   */
+  mountPages?: (router: Router, services: AuthServices) => Promise<(() => void) | void> | void;
+  /** The account signed in on the pages with this session cookie value (see provider.ts). */
+  signedInAccount?: (sessionCookie: string | undefined) => Promise<string | undefined>;
+  accountSessionCookie?: string;
+  /** Whether a Patient exists (staff patient picker). */
+  patientExists?: (id: string) => Promise<boolean>;
 }
 
 export async function createAuthServer(options: AuthServerOptions): Promise<AuthServer> {
@@ -84,7 +92,19 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   });
 
   let keySet: KeySet = await keys.load();
-  const build = () => createProvider({ config, db, keys: keySet, clients, accounts, grants, launches });
+  const build = () =>
+    createProvider({
+      config,
+      db,
+      keys: keySet,
+      clients,
+      accounts,
+      grants,
+      launches,
+      signedInAccount: options.signedInAccount,
+      accountSessionCookie: options.accountSessionCookie,
+      patientExists: options.patientExists,
+    });
   let provider = build();
   let callback = provider.callback();
 
@@ -124,7 +144,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   });
   router.post(`${AUTH_MOUNT}/launch`, express.json({ limit: '4kb' }), (req, res) => void createLaunch(req, res, services, bearer));
 
-  options.mountPages?.(router, services);
+  const stopPages = await options.mountPages?.(router, services);
 
   // Everything else under /auth is oidc-provider's (authorize, token, introspect, revoke, jwks, …).
   router.use(AUTH_MOUNT, (req, res) => {
@@ -139,6 +159,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     close() {
       clearInterval(keyTimer);
       clearInterval(sweepTimer);
+      stopPages?.();
     },
   };
 }

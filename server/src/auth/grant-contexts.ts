@@ -14,6 +14,12 @@ export interface GrantContext {
   encounter?: string;
   /** The app should show whose record is open (the user may act for someone else). */
   needPatientBanner: boolean;
+  /**
+   * What the person decided on the consent page (each requested scope, with the scopes granted
+   * for it; a list, as scopes contain dots that cannot be field names), so
+   * that the same request later needs no consent (scope-decisions.ts).
+   */
+  decision?: Array<{ requested: string; granted: string[] }>;
 }
 
 interface GrantContextDocument extends GrantContext {

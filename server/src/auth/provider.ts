@@ -1,7 +1,7 @@
 // The SMART authorization server: oidc-provider configured for SMART App Launch 2.x (standalone and
 // EHR launch, PKCE, v1/v2 and granular scopes, refresh tokens) and SMART Backend Services.
 // See: https://hl7.org/fhir/smart-app-launch/ and https://github.com/panva/node-oidc-provider
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from 'mongodb';
 import type { ServerConfig } from '../config.ts';
 import { parseResourceScope, type ResourceScope } from '../access/smart-scopes.ts';
@@ -11,7 +11,9 @@ import { STATIC_SCOPES } from './clients.ts';
 import { AUTH_ROUTES, authEndpoints } from './endpoints.ts';
 import type { GrantContexts } from './grant-contexts.ts';
 import type { LaunchContexts } from './launch-contexts.ts';
+import { resolveContext } from './launch-resolution.ts';
 import { mongoAdapter } from './oidc-adapter.ts';
+import { findRememberedGrant } from './scope-decisions.ts';
 import type { KeySet } from './signing-keys.ts';
 
 export interface ProviderDependencies {
@@ -22,6 +24,35 @@ export interface ProviderDependencies {
   accounts: AccountDirectory;
   grants: GrantContexts;
   launches: LaunchContexts;
+  /**
+   * The account signed in on the clinic's pages in this browser (the value of their session
+   * cookie `accountSessionCookie`), when that session has not ended: oidc-provider's session lasts
+   * only as long as it (sign-out, idle and absolute timeouts, password changes end both).
+   */
+  signedInAccount?: (sessionCookie: string | undefined) => Promise<string | undefined>;
+  accountSessionCookie?: string;
+  /** Whether a Patient exists (the staff patient picker). */
+  patientExists?: (id: string) => Promise<boolean>;
+}
+
+/**
+ * The interaction policy: oidc-provider's, plus a login check that asks for a new sign-in when the
+ * browser's session on the clinic's pages has ended.
+ */
+function policyFor(deps: ProviderDependencies) {
+  const policy = interactionPolicy.base();
+  const { signedInAccount, accountSessionCookie } = deps;
+  if (signedInAccount && accountSessionCookie) {
+    policy.get('login')!.checks.add(
+      new interactionPolicy.Check('account_session_ended', 'the sign-in session has ended', async (ctx) => {
+        const accountId = ctx.oidc.session?.accountId;
+        if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT; // no_session asks already
+        const signedIn = await signedInAccount(ctx.cookies.get(accountSessionCookie, { signed: false }));
+        return signedIn === accountId ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+      }),
+    );
+  }
+  return policy;
 }
 
 /**
@@ -104,15 +135,20 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     // SMART: the id_token carries fhirUser even though an access token is issued too.
     conformIdTokenClaims: false,
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub, token) {
       const account = await accounts.find(sub);
       if (!account) return undefined;
+      // fhirUser in the context of the grant: a proxy acting for a patient is the RelatedPerson
+      // that links them (they have no resource of their own).
+      const grantId = (token as { grantId?: string } | undefined)?.grantId ?? ctx?.oidc?.entities.Grant?.jti;
+      const context = grantId ? await grants.get(grantId) : undefined;
+      const fhirUser = fhirUserFor(account, context?.patient);
       return {
         accountId: account.id,
         async claims() {
           return {
             sub: account.id,
-            ...(account.fhirUser ? { fhirUser: `${fhirBase}/${account.fhirUser}` } : {}),
+            ...(fhirUser ? { fhirUser: `${fhirBase}/${fhirUser}` } : {}),
             ...(account.name ? { name: account.name } : {}),
             email: account.email,
           };
@@ -202,7 +238,32 @@ export function createProvider(deps: ProviderDependencies): Provider {
       RefreshToken: (_ctx, token) => (token.scopes.has('offline_access') ? auth.refreshTokenDays * 24 * 60 * 60 : auth.sessionMaxHours * 60 * 60),
     },
     interactions: {
+      policy: policyFor(deps),
       url: (_ctx, interaction) => `/auth/interaction/${interaction.uid}`,
+    },
+    // A grant the person made before for this app and the same patient answers the request
+    // without the consent page when its decision covers every requested scope; the request's
+    // scope becomes what was granted then (narrowed scopes included). A person who acts for
+    // several patients picks one first (no grant here: the consent prompt shows the picker).
+    async loadExistingGrant(ctx) {
+      const consented = ctx.oidc.result?.consent?.grantId;
+      if (consented) return ctx.oidc.provider.Grant.find(consented);
+      const accountId = ctx.oidc.session?.accountId;
+      const params = ctx.oidc.params;
+      if (!accountId || !params || ctx.oidc.prompts.has('consent')) return undefined;
+      const account = await accounts.find(accountId);
+      if (!account) return undefined;
+      const requested = String(params.scope ?? '').split(' ').filter(Boolean);
+      const launch = typeof params.launch === 'string' ? params.launch : undefined;
+      const resolution = await resolveContext(
+        { accounts, launches, patientExists: deps.patientExists ?? (async () => false) },
+        { account, clientId: ctx.oidc.client!.clientId, requested, launch },
+      );
+      if (resolution.kind !== 'ready') return undefined;
+      const remembered = await findRememberedGrant(ctx.oidc.provider, grants, fhirBase, { context: resolution.context, requested });
+      if (!remembered) return undefined;
+      params.scope = remembered.scope;
+      return ctx.oidc.provider.Grant.find(remembered.grantId);
     },
     // Browser apps on other origins call the token, introspection and revocation endpoints.
     clientBasedCORS: () => true,

@@ -20,14 +20,35 @@ export interface AccountDocument {
    */
   proxyFor?: Array<{ relatedPerson: string; patient: string }>;
   name?: string;
-  /** argon2id hash (passwords.ts). */
+  /** argon2id hash (passwords.ts); absent until the person sets one (new staff and admins). */
   passwordHash?: string;
+  passwordChangedAt?: Date;
+  /** Authenticator app (TOTP), its seed sealed with the SecretBox (second-factor.ts). */
+  totp?: { sealedSecret: string; enabledAt: Date; lastTimeStep?: number };
+  /** Ten single-use recovery codes, hashed; used ones are kept with their time. */
+  recoveryCodes?: Array<{ hash: string; usedAt?: Date }>;
+  /** WebAuthn credentials (passkeys.ts). */
+  passkeys?: StoredPasskey[];
   createdAt: Date;
   updatedAt: Date;
-  /** Set while the account is locked after repeated failed sign-ins. */
-  lockedUntil?: Date;
   disabled?: boolean;
 }
+
+export interface StoredPasskey {
+  /** Credential id, base64url. */
+  id: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  counter: number;
+  transports?: string[];
+  /** What the person called it ("Phone"), or where it was made. */
+  name: string;
+  createdAt: Date;
+  lastUsedAt?: Date;
+}
+
+/** Staff and admins must use a second factor; patients and proxies may. */
+export const secondFactorRequired = (role: AccountRole): boolean => role === 'staff' || role === 'admin';
 
 /** Reads FHIR resources the directory needs (names and links), with the server's own rights. */
 export type ResourceReader = (type: string, id: string) => Promise<Record<string, unknown> | undefined>;
@@ -76,6 +97,24 @@ export class AccountStore implements AccountDirectory {
 
   async byId(id: string): Promise<AccountDocument | null> {
     return this.accounts.findOne({ _id: id });
+  }
+
+  /** The accounts linked to a FHIR resource (a Patient has at most one of its own). */
+  async byFhirUser(reference: string): Promise<AccountDocument[]> {
+    return this.accounts.find({ fhirUser: reference }).limit(10).toArray();
+  }
+
+  async update(id: string, set: Partial<Omit<AccountDocument, '_id' | 'createdAt'>>, unset: Array<keyof AccountDocument> = []): Promise<void> {
+    const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() } };
+    if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((k) => [k, '']));
+    await this.accounts.updateOne({ _id: id }, update);
+  }
+
+  /** Adds a proxy link (a RelatedPerson for a patient) unless the account has it already. */
+  async addProxyLink(id: string, link: { relatedPerson: string; patient: string }): Promise<void> {
+    const doc = await this.byId(id);
+    if (!doc || (doc.proxyFor ?? []).some((l) => l.relatedPerson === link.relatedPerson)) return;
+    await this.update(id, { proxyFor: [...(doc.proxyFor ?? []), link] });
   }
 
   async find(accountId: string): Promise<AccountInfo | undefined> {

@@ -1,0 +1,91 @@
+// Who did what to an account, and from where: every sign-in, failed sign-in, lock, password or
+// second-factor change. Stored without passwords, codes or tokens (the access issue turns these
+// records into AuditEvents). Recording never fails the request it describes: a broken store is
+// logged, not thrown.
+import { randomUUID } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import type { Logger } from '../../logger.ts';
+
+export const SECURITY_EVENTS_COLLECTION = 'security_events';
+
+export type SecurityEventType =
+  | 'sign-in'
+  | 'sign-in-failed'
+  | 'sign-out'
+  | 'locked'
+  | 'unlocked'
+  | 'registered'
+  | 'password-changed'
+  | 'password-reset-requested'
+  | 'password-reset'
+  | 'username-reminder-requested'
+  | 'totp-enabled'
+  | 'totp-disabled'
+  | 'recovery-code-used'
+  | 'recovery-codes-renewed'
+  | 'passkey-added'
+  | 'passkey-removed'
+  | 'second-factor-failed'
+  | 'account-created'
+  | 'activation-code-issued'
+  | 'invitation-sent'
+  | 'app-authorized'
+  | 'app-revoked';
+
+export interface SecurityEvent {
+  type: SecurityEventType;
+  /** The account concerned, when there is one (a failed sign-in for an unknown email has none). */
+  accountId?: string;
+  /** Who acted, when not the account itself (an admin, staff, a patient inviting a proxy). */
+  actorAccountId?: string;
+  /** The client address (through the trusted proxy when configured). */
+  address?: string;
+  /** password, totp, recovery-code, passkey … : how, never the secret itself. */
+  method?: string;
+  /** Short reason for a failure ("wrong password", "locked"). */
+  reason?: string;
+  /** The OAuth client, for app events. */
+  clientId?: string;
+  /** The FHIR resource concerned (Patient/…, RelatedPerson/…), for registrations and invitations. */
+  subject?: string;
+}
+
+export interface StoredSecurityEvent extends SecurityEvent {
+  _id: string;
+  at: Date;
+}
+
+export interface SecurityEvents {
+  record(event: SecurityEvent): Promise<void>;
+}
+
+export class StoredSecurityEvents implements SecurityEvents {
+  private readonly events: Collection<StoredSecurityEvent>;
+
+  constructor(
+    db: Db,
+    private readonly log: Logger,
+  ) {
+    this.events = db.collection<StoredSecurityEvent>(SECURITY_EVENTS_COLLECTION);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.events.createIndex({ accountId: 1, at: -1 }, { name: 'accountId_at' });
+  }
+
+  async record(event: SecurityEvent): Promise<void> {
+    // Fields left undefined are not stored at all.
+    const defined = Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined)) as unknown as SecurityEvent;
+    const doc: StoredSecurityEvent = { ...defined, _id: randomUUID(), at: new Date() };
+    try {
+      await this.events.insertOne(doc);
+    } catch (err) {
+      this.log.error({ err: { name: (err as Error).name }, event: event.type }, 'recording a security event failed');
+    }
+  }
+
+  /** The latest events of an account (the account's security page shows them). */
+  async ofAccount(accountId: string, limit = 20): Promise<StoredSecurityEvent[]> {
+    return this.events.find({ accountId }).sort({ at: -1 }).limit(limit).toArray();
+  }
+}

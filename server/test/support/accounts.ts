@@ -1,0 +1,210 @@
+// Test support for the accounts and sign-in tests: a server of their own (behind a "trusted
+// proxy", so each test can act from its own client address with X-Forwarded-For and throttling
+// of one test does not reach another; mail to an outbox of its own), FHIR data made through the
+// API with the server's tools client, mail read from the outbox, and the OAuth client side with
+// openid-client.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { generate } from 'otplib';
+import { createLogger } from '../../src/logger.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { requestToolsToken, toolsClientKey } from '../../src/auth/tools-client.ts';
+import { issueActivationCode } from '../../src/auth/accounts/enrolment.ts';
+import { testConfig } from './test-server.ts';
+import { PageBrowser, type PageResponse } from './page-browser.ts';
+
+export interface AccountsServer {
+  baseUrl: string;
+  fhirUrl: string;
+  running: RunningServer;
+  outbox: string;
+  /** A token of the server's tools client (system/*.cruds), to make test data. */
+  toolsToken(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startAccountsServer(): Promise<AccountsServer> {
+  const outbox = fs.mkdtempSync(path.join(os.tmpdir(), 'outbox-'));
+  const base = await testConfig({ trustProxy: true });
+  const config = { ...base, mail: { ...base.mail, outboxDir: outbox } };
+  const running = await startServer(config, createLogger(config.logLevel));
+  let token: { value: string; at: number } | undefined;
+  return {
+    baseUrl: config.baseUrl,
+    fhirUrl: `${config.baseUrl}/fhir`,
+    running,
+    outbox,
+    async toolsToken() {
+      if (token && Date.now() - token.at < 200_000) return token.value;
+      const { services } = running.auth;
+      const key = await toolsClientKey(services.db, services.box, services.clients);
+      token = { value: await requestToolsToken(services.endpoints.issuer, `${running.url}/auth/token`, key), at: Date.now() };
+      return token.value;
+    },
+    async close() {
+      await running.close();
+      fs.rmSync(outbox, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A client address of its own for one test (X-Forwarded-For through the trusted proxy). */
+export const freshAddress = (): string => `198.51.100.${Math.floor(Math.random() * 250) + 1}:${randomUUID().slice(0, 4)}`;
+
+export function browserFor(server: AccountsServer): PageBrowser {
+  return new PageBrowser(server.baseUrl, { 'x-forwarded-for': `203.0.113.${Math.floor(Math.random() * 250) + 1}-${randomUUID().slice(0, 8)}` });
+}
+
+export const uniqueEmail = (who: string): string => `${who}.${randomUUID().slice(0, 8)}@example.org`;
+export const uniqueMrn = (): string => `9${Date.now().toString().slice(-7)}${Math.floor(Math.random() * 90 + 10)}`;
+
+async function fhirPost(server: AccountsServer, type: string, resource: object): Promise<{ id: string }> {
+  const res = await fetch(`${server.fhirUrl}/${type}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await server.toolsToken()}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  });
+  if (res.status !== 201) throw new Error(`creating ${type} failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string };
+}
+
+export interface TestPatient {
+  id: string;
+  mrn: string;
+  birthDate: string;
+  name: string;
+  email: string;
+}
+
+export async function createPatient(server: AccountsServer, o: { given?: string; family?: string; birthDate?: string } = {}): Promise<TestPatient> {
+  const mrn = uniqueMrn();
+  const given = o.given ?? 'Alba';
+  const family = o.family ?? `Tester${randomUUID().slice(0, 4)}`;
+  const birthDate = o.birthDate ?? '1984-06-15';
+  const email = uniqueEmail(given.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase());
+  const created = await fhirPost(server, 'Patient', {
+    resourceType: 'Patient',
+    identifier: [{ system: 'https://health-records.dev/fhir/sid/mrn', value: mrn }],
+    name: [{ given: [given], family, text: `${given} ${family}` }],
+    birthDate,
+    telecom: [{ system: 'email', value: email }],
+  });
+  return { id: created.id, mrn, birthDate, name: `${given} ${family}`, email };
+}
+
+export async function createRelatedPerson(server: AccountsServer, patientId: string, o: { given: string; family: string; email: string }): Promise<string> {
+  const created = await fhirPost(server, 'RelatedPerson', {
+    resourceType: 'RelatedPerson',
+    patient: { reference: `Patient/${patientId}` },
+    name: [{ given: [o.given], family: o.family, text: `${o.given} ${o.family}` }],
+    telecom: [{ system: 'email', value: o.email }],
+  });
+  return created.id;
+}
+
+function decodeQuotedPrintable(text: string): string {
+  const bytes = Buffer.from(text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  return bytes.toString('utf8');
+}
+
+/** The newest message to `to` in the outbox (waits for it a little), as plain text. */
+export async function mailTo(server: AccountsServer, to: string, after = 0): Promise<{ subject: string; text: string }> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const files = fs.existsSync(server.outbox) ? fs.readdirSync(server.outbox).filter((f) => f.endsWith('.eml')).sort() : [];
+    for (const file of files.reverse()) {
+      const full = path.join(server.outbox, file);
+      if (fs.statSync(full).mtimeMs < after) continue;
+      const raw = fs.readFileSync(full, 'utf8');
+      const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+      if (!new RegExp(`^To: .*${to.replace(/[.+]/g, '\\$&')}`, 'mi').test(head)) continue;
+      const body = rest.join('\n\n');
+      const text = /quoted-printable/i.test(head) ? decodeQuotedPrintable(body) : body;
+      const subject = /^Subject: (.*)$/m.exec(head)?.[1] ?? '';
+      return { subject, text };
+    }
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} in ${server.outbox}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const linkIn = (text: string): string => {
+  const m = /(https?:\/\/\S+token=[A-Za-z0-9_-]+)/.exec(text);
+  if (!m) throw new Error(`no link in mail: ${text}`);
+  return m[1];
+};
+
+/** Registers a patient account through the activation-code page; returns the browser, signed in. */
+export async function registerPatient(server: AccountsServer, patient: TestPatient, password = 'sunny otter canoe lantern'): Promise<{ browser: PageBrowser; email: string; password: string }> {
+  const { code } = await issueCode(server, patient.mrn);
+  const browser = browserFor(server);
+  const form = await browser.visit('/account/register');
+  const res = await browser.submit(form, '/account/register', { mrn: patient.mrn, birthDate: patient.birthDate, code, email: patient.email, password });
+  if (res.status !== 303) throw new Error(`registration failed: ${res.status} ${res.text.slice(0, 2000)}`);
+  return { browser, email: patient.email, password };
+}
+
+/** What `npm run admin -- activation-code --mrn M` does, in-process. */
+export async function issueCode(server: AccountsServer, mrn: string): Promise<{ code: string }> {
+  return issueActivationCode(server.running.accounts, mrn);
+}
+
+/** The current TOTP code for a base32 secret (what an authenticator app shows). */
+export const totpNow = (secret: string): Promise<string> => generate({ secret });
+
+/** The authenticator key shown on the TOTP set-up page. */
+export function totpSecretOn(page: PageResponse): string {
+  const m = /<span class="secret">([A-Z2-7 ]+)<\/span>/.exec(page.text);
+  if (!m) throw new Error('no authenticator key on the page');
+  return m[1].replace(/ /g, '');
+}
+
+// ---- the app side: openid-client ------------------------------------------------------------------
+
+export interface TestApp {
+  clientId: string;
+  redirectUri: string;
+  config: oidc.Configuration;
+}
+
+export async function registerApp(server: AccountsServer, o: { name?: string; scope?: string } = {}): Promise<TestApp> {
+  const redirectUri = 'https://app.example.org/callback';
+  const created = await server.running.auth.services.clients.create({ name: o.name ?? 'Test health app', type: 'public', redirectUris: [redirectUri], scope: o.scope });
+  const config = new oidc.Configuration(
+    { issuer: `${server.baseUrl}/auth`, authorization_endpoint: `${server.baseUrl}/auth/authorize`, token_endpoint: `${server.baseUrl}/auth/token` },
+    created.clientId,
+    {},
+    oidc.None(),
+  );
+  oidc.allowInsecureRequests(config);
+  return { clientId: created.clientId, redirectUri, config };
+}
+
+export interface Authorization {
+  url: string;
+  verifier: string;
+  state: string;
+}
+
+export async function authorizationUrl(server: AccountsServer, app: TestApp, scope: string, extra: Record<string, string> = {}): Promise<Authorization> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(app.config, {
+    redirect_uri: app.redirectUri,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    aud: server.fhirUrl,
+    ...extra,
+  });
+  return { url: url.toString(), verifier, state };
+}
+
+export async function exchange(app: TestApp, auth: Authorization, redirect: PageResponse) {
+  if (!redirect.location?.startsWith(app.redirectUri)) throw new Error(`expected a redirect to the app, got ${redirect.status} ${redirect.location ?? redirect.text.slice(0, 1500)}`);
+  return oidc.authorizationCodeGrant(app.config, new URL(redirect.location), { pkceCodeVerifier: auth.verifier, expectedState: auth.state });
+}
