@@ -25,6 +25,8 @@ const SWEEP_MS = 5 * 60_000;
 /** A retired signing key stays published this long: longer than any id_token it signed lives. */
 const PUBLISH_RETIRED_KEYS_MS = 2 * 60 * 60_000;
 
+const PROVIDER_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
 /** The portal's client id: a public SMART client registered at start-up. */
 export const PORTAL_CLIENT_ID = 'patient-portal';
 
@@ -147,7 +149,10 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   const stopPages = await options.mountPages?.(router, services);
 
   // Everything else under /auth is oidc-provider's (authorize, token, introspect, revoke, jwks, …).
+  // Its own pages (form_post responses, the logout confirmation) post to the app or to itself and
+  // carry an inline script oidc-provider allows by hash: a policy without form-action limits.
   router.use(AUTH_MOUNT, (req, res) => {
+    res.setHeader('Content-Security-Policy', PROVIDER_CSP);
     void callback(req, res);
   });
 

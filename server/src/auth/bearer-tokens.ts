@@ -9,7 +9,7 @@ import { parseScopes } from '../access/smart-scopes.ts';
 import { OperationOutcomeError, issue } from '../fhir/outcome.ts';
 import type { AccessContext, Principal } from '../fhir/types.ts';
 import type { AccountDirectory } from './account-directory.ts';
-import { findRecord, type StoredRecord } from './oidc-adapter.ts';
+import { collectionOf, findRecord, type StoredRecord } from './oidc-adapter.ts';
 
 export interface BearerCheck {
   /** The caller of a request with this Authorization header value; throws 401 when not valid. */
@@ -24,6 +24,9 @@ interface TokenPayload {
   aud?: string | string[];
   kind?: string;
   extra?: { patient?: string; encounter?: string };
+  /** online_access: the token ends with the sign-in session it was issued in. */
+  expiresWithSession?: boolean;
+  sessionUid?: string;
 }
 
 /** 401 with the header RFC 6750 asks for. */
@@ -57,6 +60,13 @@ export function createBearerCheck(db: Db, accounts: AccountDirectory, fhirBase: 
     return role;
   }
 
+  /** The oidc-provider session a token was issued in still exists (it ends at sign-out or expiry). */
+  async function sessionAlive(uid: string | undefined): Promise<boolean> {
+    if (!uid) return false;
+    const session = await db.collection<StoredRecord>(collectionOf('Session')).findOne({ uid, model: 'Session' }, { projection: { expiresAt: 1 } });
+    return session !== null && (!session.expiresAt || session.expiresAt.getTime() > Date.now());
+  }
+
   return {
     async authenticate(authorization, requestId) {
       if (!authorization) throw missingToken(realm);
@@ -67,6 +77,9 @@ export function createBearerCheck(db: Db, accounts: AccountDirectory, fhirBase: 
       if (!record) throw invalidToken('The access token is not valid (unknown, expired or revoked)', realm);
       const payload = record.payload as TokenPayload;
       if (typeof payload.exp === 'number' && payload.exp * 1000 <= Date.now()) throw invalidToken('The access token has expired', realm);
+      if (payload.expiresWithSession && !(await sessionAlive(payload.sessionUid))) {
+        throw invalidToken('The access token ended with the sign-in session it was issued in', realm);
+      }
       const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (!audiences.includes(fhirBase)) throw invalidToken('The access token was issued for another audience', realm);
       let principal: Principal | undefined;

@@ -158,6 +158,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     extraParams: {
       // SMART: the app names the FHIR server it wants tokens for; any other audience gets no code.
       aud(ctx, value) {
+        restoreOfflineAccess(ctx);
         const scope = String(ctx.oidc.params?.scope ?? '');
         const smart = scope.split(' ').some((s) => s.startsWith('launch') || parseResourceScope(s) !== undefined);
         if (value === undefined && !smart) return;
@@ -294,10 +295,15 @@ export function createProvider(deps: ProviderDependencies): Provider {
     // RFC 6749 §5.1 (and SMART): token responses must not be cached, by HTTP/1.0 caches either.
     ctx.set('Pragma', 'no-cache');
     if (ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
+    const body = ctx.body as Record<string, unknown>;
+    // The access token carries the FHIR scopes; the app was granted the identity and launch ones
+    // too (openid, fhirUser, launch/patient, offline_access): "scope" names all it got.
+    const granted = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as { scope?: string } | undefined;
+    const identity = String(granted?.scope ?? '').split(' ').filter((s) => STATIC_SCOPES.has(s));
+    if (identity.length > 0 && typeof body.scope === 'string') body.scope = [...new Set([...identity, ...body.scope.split(' ').filter(Boolean)])].join(' ');
     const token = ctx.oidc.entities.AccessToken as { extra?: Record<string, unknown> } | undefined;
     const extra = token?.extra;
     if (!extra) return;
-    const body = ctx.body as Record<string, unknown>;
     if (typeof extra.patient === 'string') {
       body.patient = extra.patient;
       body.need_patient_banner = extra.need_patient_banner === true;
@@ -306,6 +312,24 @@ export function createProvider(deps: ProviderDependencies): Provider {
     if (typeof extra.encounter === 'string') body.encounter = extra.encounter;
   });
   return provider;
+}
+
+/**
+ * OpenID Connect grants offline_access only with prompt=consent, which SMART apps do not send
+ * (SMART: offline_access asks for a refresh token). oidc-provider drops it from the request's
+ * scopes before the extra parameters are checked; this puts it back when the app asked for it,
+ * uses the code flow and may use refresh tokens. Consent then decides, as for every scope.
+ * See: https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#scopes-for-requesting-a-refresh-token
+ */
+function restoreOfflineAccess(ctx: KoaContextWithOIDC): void {
+  const params = ctx.oidc.params;
+  if (!params) return;
+  const raw = ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined)?.scope : ctx.query.scope;
+  const asked = String(raw ?? '').split(' ');
+  const current = String(params.scope ?? '').split(' ').filter(Boolean);
+  if (!asked.includes('offline_access') || current.includes('offline_access')) return;
+  if (!String(params.response_type ?? '').includes('code') || !ctx.oidc.client?.grantTypeAllowed('refresh_token')) return;
+  params.scope = [...current, 'offline_access'].join(' ');
 }
 
 function escapeHtml(s: string): string {
