@@ -60,6 +60,21 @@ describe('database: bounded finds as one command', () => {
     expect(names.slice(0, 3)).to.deep.equal(['find', 'killCursors', 'find']);
   });
 
+  it('closes the cursor of every full first reply: 300 of them in a row do not exhaust the database', async () => {
+    // The database leaves the cursor of a reply that reached the limit open; each must be killed
+    // with its id as a 64-bit integer, or the local database runs out of connections after 100.
+    for (let i = 0; i < 300; i++) {
+      const docs = await Promise.race([
+        findBounded(db, 'Thing', { filter: { _id: 't01' }, limit: 1 }),
+        new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 5000)),
+      ]);
+      expect(docs, `find ${i + 1}`).to.not.equal('stalled');
+    }
+    const kills = commands.filter((c) => c.commandName === 'killCursors');
+    expect(kills.length, 'each open cursor is killed').to.be.at.least(1);
+    for (const k of kills) expect((k.command.cursors as Array<{ _bsontype?: string }>)[0]._bsontype).to.equal('Long');
+  });
+
   it('treats operator-looking values in the filter as the values they are', async () => {
     await db.collection('Thing').insertOne({ _id: 'odd', n: '{"$gt":""}', label: '$where' } as never);
     expect((await findBounded(db, 'Thing', { filter: { n: '{"$gt":""}' }, limit: 5 })).map((d) => d._id)).to.deep.equal(['odd']);

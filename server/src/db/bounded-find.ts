@@ -44,7 +44,11 @@ export async function findBounded<T extends Document = Document>(db: Db, collect
   const readConcern = db.readConcern?.level;
   if (readConcern) command.readConcern = { level: readConcern };
 
-  const reply = (await db.command(command, { readPreference: db.readPreference })) as FindReply;
+  // promoteLongs off: the cursor id is a 64-bit integer that killCursors must get back as one (a
+  // JavaScript number is sent as a double, which FerretDB refuses, leaving the cursor open until
+  // its connection pool runs dry). Stored documents hold no 64-bit integers (numbers are written
+  // as 32-bit integers or doubles), so nothing else changes.
+  const reply = (await db.command(command, { readPreference: db.readPreference, promoteLongs: false })) as FindReply;
   const id = reply.cursor?.id;
   const batch = reply.cursor?.firstBatch;
   if (!Array.isArray(batch)) throw new Error(`find on ${collection} answered without a first batch`);
