@@ -22,7 +22,7 @@ const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
  */
 export const FERRETDB_GO_VERSION = '1.24';
 /** Bumped whenever the local patches below change, so an older build is not reused. */
-export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr11`;
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr12`;
 
 /**
  * Performance fixes to FerretDB 1.24 (SQLite backend), applied to the module source before it is
@@ -33,8 +33,8 @@ export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr11`;
  *    update and delete by _id scanned the table. The lookup is written as the index is.
  * 2. It pushes down nothing but a lone _id, so every other query decoded the whole collection in
  *    Go (seconds for a patient's lab results at a few thousand documents). Equality on top-level
- *    fields, such as the `patient` partition key, is pushed down to SQLite and its indexes
- *    (sqlite_pushdown_hr.go).
+ *    fields, such as the `patient` partition key, and string ranges on them (the search lookup
+ *    keys' prefix matches) are pushed down to SQLite and its indexes (sqlite_pushdown_hr.go).
  * 3. Its stored-document decoder re-parsed every nested value with a new encoding/json decoder;
  *    sjson_fast_hr.go decodes in one pass and parses each distinct schema once (4x the throughput
  *    of a patient's lab-results search). The original decoder still handles anything unusual.
