@@ -1,7 +1,7 @@
 // Executes a SearchRequest: compile per type, AND the access restriction in before paging,
 // keyset-page each collection, merge (system search), add includes and the total.
 import type { Db, Document } from 'mongodb';
-import { findBounded } from '../../../db/bounded-find.ts';
+import { findByIdChunks } from '../../../db/id-chunks.ts';
 import type { CurrentDocument } from '../../repo/stored-document.ts';
 import { and, compileCriteria, type CompileEnvironment } from '../compile/compile-criteria.ts';
 import { compartmentCondition } from '../compile/partition.ts';
@@ -39,7 +39,7 @@ export async function compileFilter(type: string, req: SearchRequest, env: Searc
     registry: env.registry,
     baseUrl: env.baseUrl,
     restrict: env.restrict,
-    find: (t, filter, projection, limit) => findBounded(env.db, t, { filter, projection, limit }),
+    find: (t, filter, projection, limit) => findByIdChunks(env.db, t, { filter, projection, limit }),
     keyCandidates: hints && ((keys, max) => hints.candidates(keys, max)),
   };
   const conds = await compileCriteria(type, req.criteria, cenv);
@@ -95,7 +95,7 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   const fetched: TypedDoc[] = [];
   for (const [type, filter] of filters) {
     const keyset = cursor ? keysetCondition(fields, cursor, type, backwards) : undefined;
-    const docs = await findBounded<CurrentDocument>(env.db, type, {
+    const docs = await findByIdChunks<CurrentDocument>(env.db, type, {
       filter: and([filter, keyset]),
       sort,
       projection: projectionFor(fields),
