@@ -21,7 +21,7 @@ const LOINC = 'http://loinc.org|2345-7';
  */
 export async function idsByKey(keys: Collection<KeyDocument>, prefix: string, limit = 10_000): Promise<string[]> {
   const docs = await keys.find({ _id: { $gte: prefix, $lt: `${prefix}~` } }).limit(limit).toArray();
-  return [...new Set(docs.map((d) => keyResourceId(d._id)))].sort();
+  return [...new Set(docs.flatMap((d) => d.ids ?? [keyResourceId(d._id)]))].sort();
 }
 
 /** keys: the identifier lookup keys, on databases where the server keeps them (key-hints.ts). */

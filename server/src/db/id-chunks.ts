@@ -64,6 +64,7 @@ function withinBounds(ids: string[], filter: Document): string[] {
 /** findBounded, reading a long `_id: {$in}` list in chunks where the order allows it. */
 export async function findByIdChunks<T extends Document = Document>(db: Db, collection: string, query: BoundedFind): Promise<T[]> {
   const ids = idList(query.filter);
+  if (ids?.length === 0) return []; // nothing can match: no need to ask
   const sort = query.sort ? Object.entries(query.sort) : [];
   const byId = sort.length === 0 || (sort.length === 1 && sort[0][0] === '_id');
   if (!ids || !byId || ids.length <= Math.max(SMALL_LIST, 2 * query.limit)) return findBounded<T>(db, collection, query);

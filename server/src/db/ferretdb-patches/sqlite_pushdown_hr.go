@@ -88,8 +88,11 @@ func hrCondition(key string, v any) (cond string, args []any, ok bool) {
 			return "", nil, false
 		}
 		arr, isArr := must.NotFail(v.Get("$in")).(*types.Array)
-		if !isArr || arr.Len() == 0 || arr.Len() > hrMaxInValues {
+		if !isArr || arr.Len() > hrMaxInValues {
 			return "", nil, false
+		}
+		if arr.Len() == 0 {
+			return "0", nil, true // matches nothing, not even arrays (the search's "no candidates")
 		}
 		for i := 0; i < arr.Len(); i++ {
 			values = append(values, must.NotFail(arr.Get(i)))

@@ -369,3 +369,22 @@ func TestHRLargeFiltersStayWithinSQLiteLimits(t *testing.T) {
 		}
 	}
 }
+
+// An empty $in (the search's "no candidates") matches nothing, arrays included: pushed down as
+// such, so that it is answered without reading the collection.
+func TestHREmptyInMatchesNothing(t *testing.T) {
+	tb := hrOpenTable(t, []*types.Document{
+		must.NotFail(types.NewDocument("_id", "a", "k", "x")),
+		must.NotFail(types.NewDocument("_id", "b", "k", must.NotFail(types.NewArray("x", "y")))),
+		must.NotFail(types.NewDocument("_id", "c", "k", types.MakeArray(0))),
+	})
+
+	for _, field := range []string{"_id", "k"} {
+		filter := must.NotFail(types.NewDocument(field, must.NotFail(types.NewDocument("$in", types.MakeArray(0)))))
+		got, pushed := tb.ids(t, filter)
+
+		if !pushed || len(got) != 0 || len(tb.matching(t, filter)) != 0 {
+			t.Errorf("%s: pushed %v, SQLite returned %v, FerretDB matches %v", field, pushed, got, tb.matching(t, filter))
+		}
+	}
+}

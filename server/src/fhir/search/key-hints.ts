@@ -19,6 +19,7 @@ import type { Db, Document } from 'mongodb';
 import { findBounded } from '../../db/bounded-find.ts';
 import { isDuplicateKeyOnly } from '../../db/write-errors.ts';
 import { documentKeys, KEYED_PARAMS, keyResourceId, type KeyRange } from './lookup-keys.ts';
+import { compactKeyRange, distinctValues, type KeyDocument } from './key-compaction.ts';
 import { isResourceType, searchParamRegistry, type SearchParamRegistry } from './registry.ts';
 
 export const KEY_HINTS_COLLECTION = 'search_keys';
@@ -29,11 +30,10 @@ export const KEY_HINTS_COLLECTION = 'search_keys';
 const BUILT_MARKER = '#built-v2';
 /** Key ranges looked up in one query (the local database pushes down an $or of up to 100). */
 const RANGES_PER_QUERY = 100;
+/** A range read whose key documents merged would be this many fewer has them merged (key-compaction.ts). */
+const COMPACT_GAIN = 32;
 
-/** A key: nothing but its _id. */
-export interface KeyDocument {
-  _id: string;
-}
+export type { KeyDocument };
 
 export interface KeyedResource {
   type: string;
@@ -43,6 +43,9 @@ export interface KeyedResource {
 
 export class KeyHints {
   private readonly keys;
+  /** Ranges waiting for or under compaction, and the chain that runs them one at a time. */
+  private readonly compacting = new Set<string>();
+  private compactions: Promise<void> = Promise.resolve();
 
   constructor(
     readonly db: Db,
@@ -73,18 +76,45 @@ export class KeyHints {
    */
   async candidates(ranges: KeyRange[], max: number): Promise<string[] | undefined> {
     const ids = new Set<string>();
-    let found = 0;
+    let read = 0;
     for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
-      const group = ranges.slice(i, i + RANGES_PER_QUERY).map((r) => ({ _id: { $gte: r.gte, $lt: r.lt } }));
+      const group = ranges.slice(i, i + RANGES_PER_QUERY);
+      const filters = group.map((r) => ({ _id: { $gte: r.gte, $lt: r.lt } }));
       const docs = await findBounded<KeyDocument>(this.db, KEY_HINTS_COLLECTION, {
-        filter: group.length === 1 ? group[0] : { $or: group },
-        limit: max - found + 1,
+        filter: filters.length === 1 ? filters[0] : { $or: filters },
+        limit: max + 1 - read,
       });
-      found += docs.length;
-      if (found > max) return undefined;
-      for (const d of docs) ids.add(keyResourceId(d._id));
+      read += docs.length;
+      if (read > max) {
+        // Too many to narrow by, and the documents not read would be missing; merged, the
+        // keys may be few enough next time.
+        if (docs.length - distinctValues(docs) >= COMPACT_GAIN) for (const r of group) this.compactLater(r);
+        return undefined;
+      }
+      for (const d of docs) {
+        if (d.ids) for (const id of d.ids) ids.add(id);
+        else ids.add(keyResourceId(d._id));
+      }
+      if (ids.size > max) return undefined;
+      if (docs.length - distinctValues(docs) >= COMPACT_GAIN) for (const r of group) this.compactLater(r);
     }
     return [...ids].sort();
+  }
+
+  /** Merges the range's keys in the background (see key-compaction.ts); errors only cost the gain. */
+  private compactLater(range: KeyRange): void {
+    const name = `${range.gte}\n${range.lt}`;
+    if (this.compacting.has(name)) return;
+    this.compacting.add(name);
+    this.compactions = this.compactions
+      .then(() => compactKeyRange(this.keys, range))
+      .catch(() => undefined)
+      .finally(() => this.compacting.delete(name));
+  }
+
+  /** Resolves when the compactions asked for so far have run. */
+  compacted(): Promise<void> {
+    return this.compactions;
   }
 
   /**

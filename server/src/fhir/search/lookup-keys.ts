@@ -10,7 +10,11 @@
 // [prefix, prefix + "~"), and the ranges need no escaping.
 //
 // Which values are keyed, per parameter type:
-//   string (name): every folded value (sp.name.s), looked up by prefix, as the search matches;
+//   string (name): the first word of every folded value (sp.name.s), looked up by prefix, as the
+//     search matches: a value starting with a search text without a space has a first word
+//     starting with it, and one starting with a text with a space ("maria e") has the text's
+//     first word as its own. One key per word, not per whole name ("maria elena rossi", which
+//     would be one of a kind): the common words can then be merged (key-compaction.ts);
 //   token (telecom, identifier): every code (sp.x.c), looked up exactly; "system|code" is looked
 //     up by its code (a superset: the exact condition checks the system);
 //   date (birthdate): the UTC day its range starts on; an `eq` search for a year, month or day
@@ -83,6 +87,12 @@ const keyPrefix = (type: string, code: string) => `${type}.${keyValue(code)} `;
 /** The resource id of a key. */
 export const keyResourceId = (key: string): string => key.slice(key.lastIndexOf(' ') + 1);
 
+/** A folded string up to its first space (folded strings have single spaces, none at either end). */
+const firstWord = (folded: string): string => {
+  const space = folded.indexOf(' ');
+  return space < 0 ? folded : folded.slice(0, space);
+};
+
 /** The UTC day a date range starts on, for years 0–9999. */
 function dayOf(lo: Date): string | undefined {
   const year = lo.getUTCFullYear(); // NaN for an invalid date
@@ -93,7 +103,7 @@ function valuesOf(kind: SearchParamType, index: unknown): string[] {
   if (!index || typeof index !== 'object') return [];
   switch (kind) {
     case 'string':
-      return (index as StringIndex).s ?? [];
+      return ((index as StringIndex).s ?? []).map(firstWord);
     case 'token':
       return (index as TokenIndex).c ?? [];
     case 'date':
@@ -181,7 +191,8 @@ export function criterionKeyLookup(registry: SearchParamRegistry, type: string, 
         if (key.modifier && key.modifier !== 'exact') return undefined;
         const folded = foldString(unescapeValue(raw));
         if (folded === '') return undefined;
-        ranges.push(startingWith(prefix + keyValue(folded)));
+        // A text with a space: the values' first word is the text's; without one, it starts with it.
+        ranges.push(startingWith(folded.includes(' ') ? `${prefix}${keyValue(firstWord(folded))} ` : prefix + keyValue(folded)));
         break;
       }
       case 'token': {
