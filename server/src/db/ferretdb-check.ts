@@ -26,7 +26,7 @@ function main(): number {
     const srcDir = path.join(work, 'ferretdb');
     prepareFerretDbSource(go, srcDir);
     for (const test of fs.readdirSync(PATCH_DIR).filter((f) => f.endsWith('_test.go'))) {
-      const pkg = test.startsWith('sjson_') ? 'internal/handler/sjson' : 'internal/backends/sqlite';
+      const pkg = test.startsWith('sjson_') ? 'internal/handler/sjson' : test.startsWith('projection_') ? 'internal/handler/common' : 'internal/backends/sqlite';
       fs.copyFileSync(path.join(PATCH_DIR, test), path.join(srcDir, pkg, test));
     }
     // FerretDB's test helpers look for the repository root by its .git directory.
@@ -36,8 +36,8 @@ function main(): number {
     if (sqlite) env.HR_SJSON_SQLITE = path.resolve(sqlite);
     const run = (args: string[]) => spawnSync(go, args, { cwd: srcDir, env, stdio: 'inherit' }).status ?? 1;
     let status = run(['test', '-count=1', './internal/handler/sjson/']);
-    // The pushdown's own tests only: FerretDB's tests of that package need a running FerretDB.
-    if (status === 0) status = run(['test', '-count=1', '-run', '^TestHR', './internal/backends/sqlite/']);
+    // The pushdown's and projection's own tests only: FerretDB's tests of those packages need a running FerretDB.
+    if (status === 0) status = run(['test', '-count=1', '-run', '^TestHR', './internal/backends/sqlite/', './internal/handler/common/']);
     const fuzz = option('fuzz');
     if (status === 0 && fuzz) {
       status = run(['test', '-run', '^$', '-fuzz', 'FuzzHRUnmarshal', '-fuzztime', fuzz, './internal/handler/sjson/']);

@@ -40,6 +40,9 @@ export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr12`;
  *    of a patient's lab-results search). The original decoder still handles anything unusual.
  * 4. Release builds tracked every iterator for leak reports (a stack walk and a finalizer each,
  *    a fifth of the CPU time of a search); like debug stacks, that is now for debug builds only.
+ * 5. Its projection deep-copied the whole document, then what it had projected once per included
+ *    field; a projection of top-level fields (every search's) copies each of them once
+ *    (projection_hr.go).
  */
 const PATCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ferretdb-patches');
 const ID_ONLY_PUSHDOWN = /\tif params\.Filter\.Len\(\) == 1 \{\n\t\tv, _ := params\.Filter\.Get\("_id"\)\n[\s\S]*?\n\t\}\n/g;
@@ -78,6 +81,14 @@ function patchFerretDbSource(srcDir: string): void {
     'func unmarshalOriginal(data []byte) (*types.Document, error) {',
   );
   fs.copyFileSync(path.join(PATCH_DIR, 'sjson_fast_hr.go'), path.join(sjsonDir, 'sjson_fast_hr.go'));
+
+  const commonDir = path.join(srcDir, 'internal/handler/common');
+  replaceOnce(
+    path.join(commonDir, 'projection.go'),
+    'projectedWithoutID, err := projectDocumentWithoutID(doc, projection, filter, inclusion)',
+    'projectedWithoutID, err := hrProjectDocumentWithoutID(doc, projection, filter, inclusion)',
+  );
+  fs.copyFileSync(path.join(PATCH_DIR, 'projection_hr.go'), path.join(commonDir, 'projection_hr.go'));
 
   const resourceFile = path.join(srcDir, 'internal/util/resource/resource.go');
   for (const fn of ['Track', 'Untrack']) {
