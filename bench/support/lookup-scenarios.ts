@@ -13,6 +13,7 @@ import { keyValue } from '../../server/src/fhir/search/lookup-keys.ts';
 import { escapeRegex, foldString } from '../../server/src/fhir/search/fold.ts';
 import { idsByKey, type SearchScenario } from './search-scenarios.ts';
 import { commonFamily, lookupTarget, MRN_SYSTEM, rareFamily, RARE_NAMES, someGiven } from './lookup-patients.ts';
+import { FAMILY_NAMES, GIVEN_NAMES } from '../../seed-data/pools.ts';
 
 const PAGE = 20;
 const DAY_MS = 86400000;
@@ -78,4 +79,10 @@ export function lookupScenarios(db: Db, keys?: Collection<KeyDocument>): SearchS
       },
     },
   ];
+}
+
+/** The name keys of the common names and their first three letters (what the searches above read most). */
+export function lookupKeyPrefixes(): string[] {
+  const words = [...FAMILY_NAMES, ...GIVEN_NAMES.female, ...GIVEN_NAMES.male];
+  return [...new Set([...words, ...FAMILY_NAMES.map((f) => f.slice(0, 3))].map((w) => `Patient.name ${keyValue(foldString(w))}`))];
 }

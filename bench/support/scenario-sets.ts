@@ -8,7 +8,7 @@ import type { KeyDocument } from '../../server/src/fhir/search/key-hints.ts';
 import { portalData, PORTAL_TYPES } from './portal-data.ts';
 import { lookupPatients } from './lookup-patients.ts';
 import { searchScenarios, type SearchScenario } from './search-scenarios.ts';
-import { lookupScenarios } from './lookup-scenarios.ts';
+import { lookupKeyPrefixes, lookupScenarios } from './lookup-scenarios.ts';
 
 export interface ScenarioSet {
   database: string;
@@ -17,11 +17,19 @@ export interface ScenarioSet {
   data(patients: number): Iterable<Resource>;
   /** keys: the lookup keys, on databases where the server keeps them (key-hints.ts). */
   scenarios(db: Db, today: string, keys?: Collection<KeyDocument>): SearchScenario[];
+  /** Prefixes of the lookup keys the searches read most, to wait for their merging before measuring. */
+  keyPrefixes?(): string[];
 }
 
 export const SCENARIO_SETS: Record<string, ScenarioSet> = {
   portal: { database: 'search_bench', types: PORTAL_TYPES, data: portalData, scenarios: searchScenarios },
-  lookups: { database: 'lookup_bench', types: ['Patient'], data: lookupPatients, scenarios: (db, _today, keys) => lookupScenarios(db, keys) },
+  lookups: {
+    database: 'lookup_bench',
+    types: ['Patient'],
+    data: lookupPatients,
+    scenarios: (db, _today, keys) => lookupScenarios(db, keys),
+    keyPrefixes: lookupKeyPrefixes,
+  },
 };
 
 export function scenarioSet(name: string): ScenarioSet {

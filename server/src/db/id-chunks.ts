@@ -35,6 +35,14 @@ function compareIds(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1; // one starts the other
 }
 
+/** The ids once each in order (a search's candidates come sorted: then only checked). */
+function inOrder(ids: string[]): string[] {
+  for (let i = 1; i < ids.length; i++) {
+    if (compareIds(ids[i - 1], ids[i]) >= 0) return [...new Set(ids)].sort(compareIds);
+  }
+  return ids;
+}
+
 const RANGE_OPS: Record<string, (c: number) => boolean> = {
   $gt: (c) => c > 0,
   $gte: (c) => c >= 0,
@@ -70,7 +78,7 @@ export async function findByIdChunks<T extends Document = Document>(db: Db, coll
   if (!ids || !byId || ids.length <= Math.max(SMALL_LIST, 2 * query.limit)) return findBounded<T>(db, collection, query);
 
   const descending = sort.length === 1 && sort[0][1] === -1;
-  const list = withinBounds([...new Set(ids)].sort(compareIds), query.filter);
+  const list = withinBounds(inOrder(ids), query.filter);
   if (descending) list.reverse();
   const out: T[] = [];
   let next = 0;
