@@ -18,6 +18,7 @@ import { compositeCompiler } from './composite-filter.ts';
 import { partitionCondition } from './partition.ts';
 import { oneValueCondition } from './positions.ts';
 import { keyNarrowing, type KeyCandidates } from './key-narrowing.ts';
+import { dateIndexHint } from './date-index-hint.ts';
 import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-context.ts';
 
 /** Largest id list a chain or _has sub-query may produce before the search is refused. */
@@ -127,7 +128,7 @@ async function compileOne(type: string, criterion: Criterion, env: CompileEnviro
   // :not with several values is "none of them" (not "not this one or not that one").
   // See: https://hl7.org/fhir/R4/search.html#token
   const out = [key.modifier === 'not' ? noneOf(conds) : or(conds)];
-  const hint = partitionHint(type, param, criterion, ctx, env.registry);
+  const hint = partitionHint(type, param, criterion, ctx, env.registry) ?? dateIndexHint(param, criterion, field);
   if (hint) out.unshift(hint);
   return out;
 }
