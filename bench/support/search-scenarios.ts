@@ -3,7 +3,8 @@
 // Used in-process by search-bench.ts and behind a bare HTTP server by search-baseline-server.ts.
 import type { Collection, Db, Document } from 'mongodb';
 import type { KeyDocument } from '../../server/src/fhir/search/key-hints.ts';
-import { keyResourceId, keyValue } from '../../server/src/fhir/search/lookup-keys.ts';
+import { keyValue } from '../../server/src/fhir/search/lookup-keys.ts';
+import { idsOf } from '../../server/src/fhir/search/key-compaction.ts';
 
 export interface SearchScenario {
   name: string;
@@ -21,7 +22,7 @@ const LOINC = 'http://loinc.org|2345-7';
  */
 export async function idsByKey(keys: Collection<KeyDocument>, prefix: string, limit = 10_000): Promise<string[]> {
   const docs = await keys.find({ _id: { $gte: prefix, $lt: `${prefix}~` } }).limit(limit).toArray();
-  return [...new Set(docs.flatMap((d) => d.ids ?? [keyResourceId(d._id)]))].sort();
+  return [...new Set(docs.flatMap(idsOf))].sort();
 }
 
 /** keys: the identifier lookup keys, on databases where the server keeps them (key-hints.ts). */

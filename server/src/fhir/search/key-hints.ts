@@ -18,8 +18,8 @@
 import type { Db, Document } from 'mongodb';
 import { findBounded } from '../../db/bounded-find.ts';
 import { isDuplicateKeyOnly } from '../../db/write-errors.ts';
-import { documentKeys, KEYED_PARAMS, keyResourceId, type KeyRange } from './lookup-keys.ts';
-import { compactKeyRange, distinctValues, type KeyDocument } from './key-compaction.ts';
+import { documentKeys, KEYED_PARAMS, type KeyRange } from './lookup-keys.ts';
+import { compactKeyRange, distinctValues, idsOf, type KeyDocument } from './key-compaction.ts';
 import { isResourceType, searchParamRegistry, type SearchParamRegistry } from './registry.ts';
 
 export const KEY_HINTS_COLLECTION = 'search_keys';
@@ -75,7 +75,7 @@ export class KeyHints {
    * `max` keys are in them (then narrowing by them costs more than it saves).
    */
   async candidates(ranges: KeyRange[], max: number): Promise<string[] | undefined> {
-    const ids = new Set<string>();
+    const found: string[] = [];
     let read = 0;
     for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
       const group = ranges.slice(i, i + RANGES_PER_QUERY);
@@ -91,14 +91,13 @@ export class KeyHints {
         if (docs.length - distinctValues(docs) >= COMPACT_GAIN) for (const r of group) this.compactLater(r);
         return undefined;
       }
-      for (const d of docs) {
-        if (d.ids) for (const id of d.ids) ids.add(id);
-        else ids.add(keyResourceId(d._id));
-      }
-      if (ids.size > max) return undefined;
+      for (const d of docs) found.push(...idsOf(d));
+      if (found.length > max && new Set(found).size > max) return undefined;
       if (docs.length - distinctValues(docs) >= COMPACT_GAIN) for (const r of group) this.compactLater(r);
     }
-    return [...ids].sort();
+    // Merged keys hold sorted runs, which the sort merges; then each id once.
+    found.sort();
+    return found.filter((id, i) => i === 0 || id !== found[i - 1]);
   }
 
   /** Merges the range's keys in the background (see key-compaction.ts); errors only cost the gain. */
