@@ -25,7 +25,7 @@ export async function idsByKey(keys: Collection<KeyDocument>, prefix: string, li
   return [...new Set(docs.flatMap(idsOf))].sort();
 }
 
-/** keys: the identifier lookup keys, on databases where the server keeps them (key-hints.ts). */
+/** keys: the search lookup keys, on databases where the server keeps them (key-hints.ts). */
 export function searchScenarios(db: Db, today: string, keys?: Collection<KeyDocument>): SearchScenario[] {
   // Only what a response needs (the resource, its version and time), as the server fetches it:
   // the index block `sp` is half of each stored document.

@@ -19,7 +19,7 @@ export interface SearchEnvironment {
   baseUrl: string;
   /** Access rules for one type, ANDed into every query (matches, includes, chains). */
   restrict(type: string): Document | undefined;
-  /** Identifier lookup keys, on databases that need them (see key-hints.ts). */
+  /** Search lookup keys, on databases that need them (see key-hints.ts). */
   keyHints?: KeyHints;
 }
 
