@@ -1,27 +1,27 @@
-// Search benchmark: loads N patients' worth of portal data straight into the database (through
-// the real ResourceIndexer, so documents look exactly as the server stores them), then measures
-// the portal's everyday searches over HTTP against the running server, each beside a hand-written
-// MongoDB query that returns the same documents through the raw driver, in the same run.
-//   npx tsx bench/search-bench.ts [--patients 10000] [--seconds 5] [--warmup 2] [--concurrency 10]
-//                                 [--data-dir DIR [--reuse]] [--only <name part>] [--cpu-prof DIR]
+// Search benchmark: loads N patients' worth of data straight into the database (through the real
+// ResourceIndexer, so documents look exactly as the server stores them), then measures a set of
+// searches over HTTP against the running server, each beside a hand-written MongoDB query that
+// returns the same documents through the raw driver, in the same run. Sets (scenario-sets.ts):
+// `portal`, a patient's everyday portal searches; `lookups`, staff finding patients by name, birth
+// date, MRN and phone.
+//   npx tsx bench/search-bench.ts [--set portal|lookups] [--patients 10000] [--seconds 5] [--warmup 2]
+//                                 [--concurrency 10] [--data-dir DIR [--reuse]] [--only <name part>] [--cpu-prof DIR]
 // Uses MONGODB_URI when set (see config.ts), otherwise starts a local database in a temp dir.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { MongoClient, type Document } from 'mongodb';
-import type { FhirResource as Resource } from 'fhir/r4';
+import { MongoClient } from 'mongodb';
 import { loadConfig } from '../server/src/config.ts';
 import { createLogger } from '../server/src/logger.ts';
 import { freePort, startLocalDatabase, type LocalDatabase } from '../server/src/db/local-database.ts';
 import { startBenchProcess } from './support/bench-processes.ts';
 import { runLoad, summarize } from './support/load-run.ts';
 import { childPidsNamed, processCpuMs } from './support/process-cpu.ts';
-import { createResourceIndexer } from '../server/src/fhir/search/indexer.ts';
-import type { CurrentDocument } from '../server/src/fhir/repo/stored-document.ts';
-import { KEY_HINTS_COLLECTION, KeyHints, wantsKeyHints, type KeyDocument } from '../server/src/fhir/search/key-hints.ts';
-import { searchScenarios } from './support/search-scenarios.ts';
+import { KEY_HINTS_COLLECTION, wantsKeyHints, type KeyDocument } from '../server/src/fhir/search/key-hints.ts';
+import { loadResources } from './support/search-load.ts';
+import { scenarioSet } from './support/scenario-sets.ts';
 
 /** The value after --name on the command line, if given. */
 const option = (name: string): string | undefined => {
@@ -43,72 +43,28 @@ const ONLY = option('only');
 // --cpu-prof <dir> runs the server with node --cpu-prof, writing its profile to dir at the end.
 const PROF_DIR = option('cpu-prof') && path.resolve(option('cpu-prof')!);
 
-const LAB = ['2345-7', '718-7', '2160-0', '2093-3', '4548-4'];
-const VITAL = ['8867-4', '8480-6', '29463-7'];
-const DAY = 86400000;
+// --set portal|lookups: which searches, on which data (support/scenario-sets.ts).
+const SET_NAME = option('set') ?? 'portal';
+const SET = scenarioSet(SET_NAME);
 
 function rand(n: number): number {
   return Math.floor(Math.random() * n);
 }
 
-function patientData(i: number, now: number): Resource[] {
-  const pid = `p${i}`;
-  const subject = { reference: `Patient/${pid}` };
-  const out: Resource[] = [
-    { resourceType: 'Patient', id: pid, identifier: [{ system: 'urn:mrn', value: `MRN${i}` }], name: [{ family: `Family${i % 500}`, given: [`Given${i}`] }], gender: i % 2 ? 'male' : 'female', birthDate: `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 9}` } as Resource,
-  ];
-  for (let k = 0; k < 12; k++) {
-    const lab = k % 3 !== 0;
-    const code = lab ? LAB[k % LAB.length] : VITAL[k % VITAL.length];
-    out.push({
-      resourceType: 'Observation', id: `${pid}-o${k}`, status: 'final', subject,
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: lab ? 'laboratory' : 'vital-signs' }] }],
-      code: { coding: [{ system: 'http://loinc.org', code }] },
-      effectiveDateTime: new Date(now - rand(3 * 365) * DAY).toISOString(),
-      valueQuantity: { value: 50 + rand(100), unit: 'mg/dL', system: 'http://unitsofmeasure.org', code: 'mg/dL' },
-    } as Resource);
-  }
-  for (let k = 0; k < 2; k++) {
-    const start = now + (k === 0 ? 1 : -1) * (1 + rand(60)) * DAY;
-    out.push({ resourceType: 'Appointment', id: `${pid}-a${k}`, status: 'booked', start: new Date(start).toISOString(), end: new Date(start + 1800000).toISOString(), participant: [{ actor: subject, status: 'accepted' }, { actor: { reference: `Practitioner/dr${i % 50}` }, status: 'accepted' }] } as Resource);
-  }
-  for (let k = 0; k < 3; k++) {
-    out.push({ resourceType: 'Communication', id: `${pid}-c${k}`, status: 'completed', subject, recipient: [subject], sent: new Date(now - rand(400) * DAY).toISOString(), payload: [{ contentString: 'Your results are ready' }] } as Resource);
-  }
-  for (let k = 0; k < 2; k++) {
-    out.push({ resourceType: 'Invoice', id: `${pid}-i${k}`, status: k === 0 ? 'issued' : 'balanced', subject, date: new Date(now - rand(200) * DAY).toISOString(), totalGross: { value: 20 + rand(300), currency: 'USD' } } as Resource);
-  }
-  return out;
-}
+/** Searches per scenario before warm-up (see main). */
+const PRIME = 240;
 
-async function load(db: import('mongodb').Db, baseUrl: string): Promise<number> {
-  const indexer = createResourceIndexer({ baseUrl });
-  // Documents go straight into the database, so the identifier lookup keys the server keeps on
-  // FerretDB (key-hints.ts) are written here too, before the documents, as the server would.
-  const hints = (await wantsKeyHints(db, 'auto')) ? new KeyHints(db) : undefined;
-  const now = Date.now();
-  const ts = new Date();
-  let n = 0;
-  const batches = new Map<string, CurrentDocument[]>();
-  const flush = async (type: string) => {
-    const docs = batches.get(type) ?? [];
-    await hints?.recordAll(docs.map((d) => ({ type, id: d._id, sp: d.sp })));
-    if (docs.length) await db.collection<CurrentDocument>(type).insertMany(docs, { ordered: false });
-    batches.set(type, []);
-  };
-  for (let i = 0; i < PATIENTS; i++) {
-    for (const r of patientData(i, now)) {
-      r.meta = { versionId: '1', lastUpdated: ts.toISOString() };
-      const doc: CurrentDocument = { _id: r.id ?? '', vid: 1, ts, resource: r, ...indexer(r) };
-      const list = batches.get(r.resourceType) ?? [];
-      list.push(doc);
-      batches.set(r.resourceType, list);
-      n++;
-      if (list.length >= 1000) await flush(r.resourceType);
-    }
+/** Waits until the number of lookup keys under the prefixes has not changed for two seconds (merging has ended). */
+async function keysSettled(db: import('mongodb').Db, prefixes: string[]): Promise<void> {
+  const keys = db.collection<KeyDocument>(KEY_HINTS_COLLECTION);
+  let last = -1;
+  for (let stable = 0; stable < 2; ) {
+    let n = 0;
+    for (const p of prefixes) n += await keys.countDocuments({ _id: { $gte: p, $lt: `${p}~` } });
+    stable = n === last ? stable + 1 : 0;
+    last = n;
+    await new Promise((r) => setTimeout(r, 1000));
   }
-  for (const type of batches.keys()) await flush(type);
-  return n;
 }
 
 interface Figures {
@@ -188,7 +144,7 @@ async function main() {
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = await startBenchProcess('FHIR server', path.join(import.meta.dirname, 'support/fhir-server-process.ts'), {
     MONGODB_URI: uri,
-    MONGODB_DB: 'search_bench',
+    MONGODB_DB: SET.database,
     PORT: String(port),
     HOST: '127.0.0.1',
     BASE_URL: baseUrl,
@@ -198,14 +154,14 @@ async function main() {
   dbPid = childPidsNamed(['ferretdb', 'mongod'])[0];
   let baseline: Awaited<ReturnType<typeof startBenchProcess>> | undefined;
   const client = await MongoClient.connect(uri);
-  const db = client.db('search_bench');
+  const db = client.db(SET.database);
   const fhir = `${baseUrl}/fhir`;
   try {
     const existing = await db.collection('Patient').estimatedDocumentCount();
     if (!REUSE || existing < PATIENTS) {
-      for (const t of ['Patient', 'Observation', 'Appointment', 'Communication', 'Invoice']) await db.collection(t).deleteMany({});
+      for (const t of SET.types) await db.collection(t).deleteMany({});
       const t0 = performance.now();
-      const n = await load(db, fhir);
+      const n = await loadResources(db, fhir, SET.data(PATIENTS));
       console.log(`loaded ${n} resources for ${PATIENTS} patients in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     const today = new Date().toISOString().slice(0, 10);
@@ -229,23 +185,29 @@ async function main() {
       });
     const entries = async (url: string) => ((JSON.parse(await fetchBody(url)) as { entry?: unknown[] }).entry ?? []).length;
     const hints = await wantsKeyHints(db, 'auto');
-    const scenarios = searchScenarios(db, today, hints ? db.collection<KeyDocument>(KEY_HINTS_COLLECTION) : undefined);
+    const scenarios = SET.scenarios(db, today, hints ? db.collection<KeyDocument>(KEY_HINTS_COLLECTION) : undefined);
     baseline = await startBenchProcess('HTTP baseline', path.join(import.meta.dirname, 'support/search-baseline-server.ts'), {
       mongoUri: uri,
-      databaseName: 'search_bench',
+      set: SET_NAME,
       port: await freePort(),
       today,
       keys: hints,
     });
     const baseUrlRaw = baseline.url;
     const raw = async (k: number, i: number) => (await scenarios[k].raw(i)).length;
+    // Steady state first: each search once for the first PRIME patients (every common name of the
+    // lookups), and on FerretDB until the server has merged the lookup keys those reads asked to
+    // merge (key-compaction.ts), as it has on a server that has been running.
+    const chosenFirst = scenarios.filter((s) => !ONLY || s.name.includes(ONLY));
+    for (const s of chosenFirst) for (let i = 0; i < Math.min(PRIME, PATIENTS); i++) await fetchBody(`${fhir}/${s.path(i)}`);
+    if (hints && SET.keyPrefixes) await keysSettled(db, SET.keyPrefixes());
     // Sanity: all three return the same number of documents for the same patient.
     for (let k = 0; k < scenarios.length; k++) {
       const i = pick();
       const counts = [await entries(`${fhir}/${scenarios[k].path(i)}`), await raw(k, i), await entries(`${baseUrlRaw}/${k}/${i}`)];
       if (new Set(counts).size !== 1) console.warn(`warning: ${scenarios[k].name}: engine, raw, raw over HTTP returned ${counts.join(', ')} entries`);
     }
-    console.log(`\n${PATIENTS} patients, ${CONCURRENCY} concurrent clients, ${SECONDS} s per measurement\n`);
+    console.log(`\n${SET_NAME}: ${PATIENTS} patients, ${CONCURRENCY} concurrent clients, ${SECONDS} s per measurement\n`);
     console.log('raw: the hand-written query with the driver in this process; raw/HTTP: the same query behind a bare node:http server.');
     console.log('CPU: milliseconds of CPU per request of the load generator (bench), the HTTP server and the database.\n');
     console.log(

@@ -2,7 +2,8 @@
 // time (a generator function), so 100,000 patients never sit in memory together.
 import { buildClinicDirectory, type ClinicDirectory } from './clinic.ts';
 import { transactionBundle, type TransactionBundle } from './bundle.ts';
-import { generatePatientRecord, type PatientRecord } from './patient-record.ts';
+import { generatePatient, generatePatientRecord, type PatientRecord } from './patient-record.ts';
+import type { Patient } from 'fhir/r4';
 import type { Scenario } from './patient-plan.ts';
 
 export interface GeneratorOptions {
@@ -57,6 +58,11 @@ export class SeedGenerator {
 
   patientRecord(index: number, scenario?: Scenario): PatientRecord {
     return generatePatientRecord(this.options, this.clinic, index, scenario);
+  }
+
+  /** The Patient resource of patientRecord(index) alone, without generating the rest of the record. */
+  patient(index: number, scenario?: Scenario): Patient & { id: string } {
+    return generatePatient(this.options, this.clinic, index, scenario);
   }
 
   patientBundle(index: number, scenario?: Scenario): TransactionBundle {

@@ -1,7 +1,7 @@
 // Builds one patient's complete record, in an order where every resource exists before another
 // points at it: Patient, proxy, visits (with appointments, vitals, labs, summaries), problems,
 // allergies, prescriptions, upcoming appointments, statements, messages.
-import type { FhirResource, Reference } from 'fhir/r4';
+import type { FhirResource, HumanName, Patient, Reference } from 'fhir/r4';
 import { futureAndMissedAppointments, buildAppointment } from './appointments.ts';
 import { type ClinicDirectory, type StaffMember, staffIn } from './clinic.ts';
 import { buildClinicalCourse } from './clinical-course.ts';
@@ -53,7 +53,8 @@ function chooseClinicians(rng: Random, clinic: ClinicDirectory, plan: PatientPla
   return { pcp, nurse, specialists };
 }
 
-export function generatePatientRecord(options: RecordOptions, clinic: ClinicDirectory, index: number, scenario?: Scenario): PatientRecord {
+/** The random stream and context of patient `index`, up to the Patient resource. */
+function patientContext(options: RecordOptions, clinic: ClinicDirectory, index: number, scenario?: Scenario): { ctx: RecordContext; name: HumanName } {
   // Independent random stream per patient: patient 17 is identical whether 20 or 100,000 are made.
   const rng = Random.derive(options.seed, 'patient', index);
   const plan = planPatient(rng, scenario);
@@ -62,7 +63,6 @@ export function generatePatientRecord(options: RecordOptions, clinic: ClinicDire
   const { pcp, nurse, specialists } = chooseClinicians(rng, clinic, plan);
   const name = personName(rng, plan.sex);
   const patientId = patientIdFor(options.seed, index);
-  const mrn = mrnFor(options.seed, index);
   const ctx: RecordContext = {
     rng,
     ids: new IdFactory(options.seed, `patient/${index}`),
@@ -74,13 +74,25 @@ export function generatePatientRecord(options: RecordOptions, clinic: ClinicDire
     patientId,
     patientRef: { reference: `urn:uuid:${patientId}` },
     patientDisplay: name.text!,
-    mrn,
+    mrn: mrnFor(options.seed, index),
     pcp,
     nurse,
     specialists,
     resources: [],
     numbers: {},
   };
+  return { ctx, name };
+}
+
+/** Patient `index` alone, as in its record (a fraction of the cost of the whole record). */
+export function generatePatient(options: RecordOptions, clinic: ClinicDirectory, index: number, scenario?: Scenario): Patient & { id: string } {
+  const { ctx, name } = patientContext(options, clinic, index, scenario);
+  return buildPatient(ctx, name);
+}
+
+export function generatePatientRecord(options: RecordOptions, clinic: ClinicDirectory, index: number, scenario?: Scenario): PatientRecord {
+  const { ctx, name } = patientContext(options, clinic, index, scenario);
+  const { rng, plan, patientId, mrn } = ctx;
 
   const patient = buildPatient(ctx, name);
   const proxy = buildProxy(ctx, patient);

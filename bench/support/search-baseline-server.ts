@@ -2,17 +2,18 @@
 // a bare node:http server (no Express, no FHIR parsing, no Bundle building beyond wrapping the
 // resources), so the benchmark can show what the HTTP hop itself costs next to the server's search.
 //   GET /<scenario index>/<patient number>  →  {"resourceType":"Bundle","entry":[{"resource":…},…]}
-// Started as a child process by search-bench.ts: argv[2] is JSON { mongoUri, databaseName, port, today, keys }.
+// Started as a child process by search-bench.ts: argv[2] is JSON { mongoUri, set, port, today, keys }.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MongoClient } from 'mongodb';
 import { KEY_HINTS_COLLECTION, type KeyDocument } from '../../server/src/fhir/search/key-hints.ts';
-import { searchScenarios } from './search-scenarios.ts';
+import { scenarioSet } from './scenario-sets.ts';
 
-const opts = JSON.parse(process.argv[2] ?? '{}') as { mongoUri: string; databaseName: string; port: number; today: string; keys: boolean };
+const opts = JSON.parse(process.argv[2] ?? '{}') as { mongoUri: string; set: string; port: number; today: string; keys: boolean };
 const client = await MongoClient.connect(opts.mongoUri, { maxPoolSize: 50 });
-const db = client.db(opts.databaseName);
-const scenarios = searchScenarios(db, opts.today, opts.keys ? db.collection<KeyDocument>(KEY_HINTS_COLLECTION) : undefined);
+const set = scenarioSet(opts.set);
+const db = client.db(set.database);
+const scenarios = set.scenarios(db, opts.today, opts.keys ? db.collection<KeyDocument>(KEY_HINTS_COLLECTION) : undefined);
 
 const server = http.createServer((req, res) => {
   const [, k, i] = (req.url ?? '').split('/');

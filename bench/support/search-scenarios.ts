@@ -2,7 +2,9 @@
 // the portal sends and as the best hand-written MongoDB query returning the same documents.
 // Used in-process by search-bench.ts and behind a bare HTTP server by search-baseline-server.ts.
 import type { Collection, Db, Document } from 'mongodb';
-import { keyOf, type KeyDocument } from '../../server/src/fhir/search/key-hints.ts';
+import type { KeyDocument } from '../../server/src/fhir/search/key-hints.ts';
+import { keyValue } from '../../server/src/fhir/search/lookup-keys.ts';
+import { idsOf } from '../../server/src/fhir/search/key-compaction.ts';
 
 export interface SearchScenario {
   name: string;
@@ -14,7 +16,16 @@ export interface SearchScenario {
 
 const LOINC = 'http://loinc.org|2345-7';
 
-/** keys: the identifier lookup keys, on databases where the server keeps them (key-hints.ts). */
+/**
+ * Ids (sorted) of the lookup keys starting with `prefix`: the keys the server keeps on FerretDB
+ * (lookup-keys.ts), read as one range of their _id index, as a hand-written query would.
+ */
+export async function idsByKey(keys: Collection<KeyDocument>, prefix: string, limit = 10_000): Promise<string[]> {
+  const docs = await keys.find({ _id: { $gte: prefix, $lt: `${prefix}~` } }).limit(limit).toArray();
+  return [...new Set(docs.flatMap(idsOf))].sort();
+}
+
+/** keys: the search lookup keys, on databases where the server keeps them (key-hints.ts). */
 export function searchScenarios(db: Db, today: string, keys?: Collection<KeyDocument>): SearchScenario[] {
   // Only what a response needs (the resource, its version and time), as the server fetches it:
   // the index block `sp` is half of each stored document.
@@ -66,10 +77,10 @@ export function searchScenarios(db: Db, today: string, keys?: Collection<KeyDocu
         // The best hand-written lookup: the multikey index on MongoDB; on FerretDB, which has
         // none, the identifier keys the server keeps beside the documents (key-hints.ts).
         const mrn = `urn:mrn|MRN${i}`;
-        const key = keys && (await keys.findOne({ k: keyOf('Patient', 'identifier', `sc:${mrn}`) }, { projection: { r: 1 } }));
+        const ids = keys && (await idsByKey(keys, `Patient.identifier ${keyValue(`MRN${i}`)} `));
         const p = await db
           .collection('Patient')
-          .findOne((key ? { _id: key.r, 'sp.identifier.sc': mrn } : { 'sp.identifier.sc': mrn }) as Document, { projection: { _id: 1 } });
+          .findOne((ids ? { _id: { $in: ids }, 'sp.identifier.sc': mrn } : { 'sp.identifier.sc': mrn }) as Document, { projection: { _id: 1 } });
         return p ? find('Observation', { patient: String(p._id), 'sp.code.sc': LOINC }, { _id: 1 }) : [];
       },
     },

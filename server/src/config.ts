@@ -55,7 +55,7 @@ export interface ServerConfig {
   /** Folder of the StructureDefinitions/ValueSets/CodeSystems the validator loads. */
   profilesDir: string;
   /**
-   * Identifier lookup keys beside the documents (fhir/search/key-hints.ts): `auto` (default) uses
+   * Search lookup keys beside the documents (fhir/search/key-hints.ts): `auto` (default) uses
    * them on FerretDB, which has no multikey indexes, and not on MongoDB.
    */
   searchKeyHints: 'auto' | 'on' | 'off';

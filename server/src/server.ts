@@ -67,12 +67,12 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   try {
     await ensureCoreIndexes(database.db);
     await ensureAllSearchIndexes(database.db);
-    // Identifier lookup keys where the database has no multikey index (FerretDB): complete before
+    // Search lookup keys where the database has no multikey index (FerretDB): complete before
     // the first request, then kept by every write (see key-hints.ts).
     const keyHints = (await wantsKeyHints(database.db, config.searchKeyHints)) ? new KeyHints(database.db) : undefined;
     if (keyHints) {
       const built = await keyHints.build();
-      if (built > 0) log.info({ resources: built }, 'built identifier lookup keys');
+      if (built > 0) log.info({ resources: built }, 'built search lookup keys');
     } else {
       await forgetKeyHints(database.db);
     }

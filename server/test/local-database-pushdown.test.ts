@@ -69,6 +69,32 @@ describe('local database: pushed-down filters answer like MongoDB', () => {
     expect(await ids({ patient: { $ne: 'p1' } })).to.have.length(7);
   });
 
+  it('string ranges match what MongoDB matches, whatever the characters around their bounds', async () => {
+    const keys = coll.db.collection<TestDoc>('search_keys_test');
+    const values = ['ab', 'ab ', 'ab!', 'ab"', 'ab#', 'ab\\', 'ab<', 'abc', 'abc~', 'ab~', 'ab\u007f', 'abé', 'ab\u2028', 'aa', 'b', 'a'];
+    await keys.insertMany(values.map((v, n) => ({ _id: `k${n}`, k: v })));
+    await keys.insertMany([{ _id: 'array', k: ['zz', 'ab'] }, { _id: 'number', k: 5 }]);
+    await keys.createIndex({ k: 1 });
+    // In byte order: a < aa < ab < "ab " < ab! < ab" < ab# < ab< < ab\\ < abc < abc~ < ab~ < ab\u007f < abé < ab\u2028 < b.
+    // The array matches when one element is above the lower bound and one below the upper.
+    const k = (...n: number[]) => n.map((i) => `k${i}`);
+    const cases: Array<[Record<string, string>, string[]]> = [
+      [{ $gte: 'ab', $lt: 'ab~' }, [...k(0, 1, 2, 3, 4, 5, 6, 7, 8), 'array']],
+      [{ $gt: 'ab', $lte: 'abc' }, [...k(1, 2, 3, 4, 5, 6, 7), 'array']],
+      [{ $gte: 'ab ', $lt: 'ab"' }, [...k(1, 2), 'array']],
+      [{ $gte: 'aa', $lt: 'b' }, [...k(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), 'array']],
+      [{ $gte: 'ab', $lt: 'ab' }, []],
+      [{ $gte: 'abé', $lt: 'abê' }, [...k(11), 'array']],
+    ];
+    for (const [range, want] of cases) {
+      const got = (await keys.find({ k: range }).toArray()).map((d) => d._id).sort();
+      expect(got, JSON.stringify(range)).to.deep.equal(want.sort());
+    }
+    // On _id, as the search's lookup keys are read.
+    const ids = (await keys.find({ _id: { $gte: 'k1', $lt: 'k1~' } }).toArray()).map((d) => d._id).sort();
+    expect(ids).to.deep.equal(['k1', 'k10', 'k11', 'k12', 'k13', 'k14', 'k15']);
+  });
+
   it('updates and deletes by a pushed-down filter touch exactly the matching documents', async () => {
     const res = await coll.updateMany({ patient: 'p1' }, { $set: { flagged: true } });
     expect(res.matchedCount).to.equal(2);

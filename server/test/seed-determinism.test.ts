@@ -56,6 +56,14 @@ describe('seed data: determinism', () => {
     expect(serializeBundle(alone)).to.equal(serializeBundle(inRun));
   });
 
+  it('a Patient generated alone is the Patient of its whole record', () => {
+    const g = new SeedGenerator({ seed: 'patient-alone' });
+    for (const index of [0, 7, 31]) {
+      const record = g.patientRecord(index);
+      expect(g.patient(index)).to.deep.equal(record.resources.find((r) => r.resourceType === 'Patient'));
+    }
+  });
+
   it('ids are unique, and every reference points into the bundle or at the clinic bundle', () => {
     const g = new SeedGenerator({ seed: 'references' });
     const clinicIds = new Set(g.clinicBundle().entry.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`));

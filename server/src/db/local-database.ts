@@ -22,7 +22,7 @@ const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
  */
 export const FERRETDB_GO_VERSION = '1.24';
 /** Bumped whenever the local patches below change, so an older build is not reused. */
-export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr11`;
+export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr12`;
 
 /**
  * Performance fixes to FerretDB 1.24 (SQLite backend), applied to the module source before it is
@@ -33,13 +33,16 @@ export const FERRETDB_BUILD = `${FERRETDB_VERSION}-hr11`;
  *    update and delete by _id scanned the table. The lookup is written as the index is.
  * 2. It pushes down nothing but a lone _id, so every other query decoded the whole collection in
  *    Go (seconds for a patient's lab results at a few thousand documents). Equality on top-level
- *    fields, such as the `patient` partition key, is pushed down to SQLite and its indexes
- *    (sqlite_pushdown_hr.go).
+ *    fields, such as the `patient` partition key, and string ranges on them (the search lookup
+ *    keys' prefix matches) are pushed down to SQLite and its indexes (sqlite_pushdown_hr.go).
  * 3. Its stored-document decoder re-parsed every nested value with a new encoding/json decoder;
  *    sjson_fast_hr.go decodes in one pass and parses each distinct schema once (4x the throughput
  *    of a patient's lab-results search). The original decoder still handles anything unusual.
  * 4. Release builds tracked every iterator for leak reports (a stack walk and a finalizer each,
  *    a fifth of the CPU time of a search); like debug stacks, that is now for debug builds only.
+ * 5. Its projection deep-copied the whole document, then what it had projected once per included
+ *    field; a projection of top-level fields (every search's) copies each of them once
+ *    (projection_hr.go).
  */
 const PATCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ferretdb-patches');
 const ID_ONLY_PUSHDOWN = /\tif params\.Filter\.Len\(\) == 1 \{\n\t\tv, _ := params\.Filter\.Get\("_id"\)\n[\s\S]*?\n\t\}\n/g;
@@ -78,6 +81,14 @@ function patchFerretDbSource(srcDir: string): void {
     'func unmarshalOriginal(data []byte) (*types.Document, error) {',
   );
   fs.copyFileSync(path.join(PATCH_DIR, 'sjson_fast_hr.go'), path.join(sjsonDir, 'sjson_fast_hr.go'));
+
+  const commonDir = path.join(srcDir, 'internal/handler/common');
+  replaceOnce(
+    path.join(commonDir, 'projection.go'),
+    'projectedWithoutID, err := projectDocumentWithoutID(doc, projection, filter, inclusion)',
+    'projectedWithoutID, err := hrProjectDocumentWithoutID(doc, projection, filter, inclusion)',
+  );
+  fs.copyFileSync(path.join(PATCH_DIR, 'projection_hr.go'), path.join(commonDir, 'projection_hr.go'));
 
   const resourceFile = path.join(srcDir, 'internal/util/resource/resource.go');
   for (const fn of ['Track', 'Untrack']) {

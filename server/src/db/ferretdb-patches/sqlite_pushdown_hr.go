@@ -7,6 +7,9 @@
 //   - equality on top-level fields ({field: "s"}, {field: {$in: [...]}}, and $or of those),
 //     written the way FerretDB writes its expression indexes (_ferretdb_sjson->"field"), so
 //     SQLite uses those indexes (the patient partition key, _id lists);
+//   - string ranges on top-level fields ({field: {$gte: "a", $lt: "b"}}, any of $gt/$gte with
+//     any of $lt/$lte, and $or of those) as a range of the same index expression (the search
+//     lookup keys: prefix matches on _id; see hrRangeBounds for why the range holds every match);
 //   - with --test-enable-nested-pushdown, equality on dotted paths (see hrDottedCondition), which
 //     SQLite checks without an index but far faster than FerretDB's Go filter.
 //
@@ -27,6 +30,20 @@ import (
 	"github.com/FerretDB/FerretDB/internal/handler/sjson"
 	"github.com/FerretDB/FerretDB/internal/types"
 	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// Limits on what is pushed down, so that a large filter never becomes an SQL statement SQLite
+// refuses ("too many SQL variables" beyond 32766, "expression tree is too large" beyond a depth
+// of 1000). What is not pushed down is filtered in Go as before: a bigger superset, never an error.
+const (
+	// hrMaxInValues is the longest top-level $in list pushed down (an id list of the search lookup
+	// keys: SQLite looks each value up in the index).
+	hrMaxInValues = 10000
+	// hrMaxOrBranches is the most $or branches pushed down (SQLite nests each OR one deeper).
+	hrMaxOrBranches = 100
+	// hrMaxConditions and hrMaxArgs bound the ANDed conditions and the arguments of one statement.
+	hrMaxConditions = 100
+	hrMaxArgs       = 20000
 )
 
 func hrPushdownSafe(s string) bool {
@@ -64,12 +81,18 @@ func hrCondition(key string, v any) (cond string, args []any, ok bool) {
 		}
 		values = []any{v}
 	case *types.Document:
+		if lo, hi, isRange := hrRangeBounds(v); isRange {
+			return hrRangeCondition(key, lo, hi), []any{lo, hi}, true
+		}
 		if v.Len() != 1 || !v.Has("$in") {
 			return "", nil, false
 		}
 		arr, isArr := must.NotFail(v.Get("$in")).(*types.Array)
-		if !isArr || arr.Len() == 0 || arr.Len() > 500 {
+		if !isArr || arr.Len() > hrMaxInValues {
 			return "", nil, false
+		}
+		if arr.Len() == 0 {
+			return "0", nil, true // matches nothing, not even arrays (the search's "no candidates")
 		}
 		for i := 0; i < arr.Len(); i++ {
 			values = append(values, must.NotFail(arr.Get(i)))
@@ -104,6 +127,93 @@ func hrCondition(key string, v any) (cond string, args []any, ok bool) {
 
 	// A field holding an array that contains a value also matches in MongoDB.
 	return fmt.Sprintf("(%s %s OR (%s >= '[' AND %s < ']'))", col, in, col, col), args, true
+}
+
+// hrRangeCondition is the SQL range (a superset) for the JSON texts from hrRangeBounds.
+func hrRangeCondition(key, lo, hi string) string {
+	if key == "_id" {
+		return fmt.Sprintf("(%s >= ? AND %s < ?)", metadata.IDColumn, metadata.IDColumn)
+	}
+
+	col := fmt.Sprintf("%s->%q", metadata.DefaultColumn, key)
+
+	// A field holding an array also matches in MongoDB when its elements satisfy the bounds.
+	return fmt.Sprintf("((%s >= ? AND %s < ?) OR (%s >= '[' AND %s < ']'))", col, col, col, col)
+}
+
+// hrRangeBounds turns {$gte|$gt: a, $lt|$lte: b} (two strings) into bounds [lo, hi) on the JSON
+// text of the field (_ferretdb_sjson->"field", which is the string as FerretDB wrote it: in
+// quotes, escaped by encoding/json) that hold the JSON text of every string s with a <= s <= b.
+// ok is false for any other shape, and when no such bounds are known.
+//
+// Text order and string order differ: the closing quote (0x22) sorts after " " and "!", and an
+// escaped character is spelled from a backslash (0x5c, written B below) whatever it stands for.
+// So the bounds only rely on what is certain. Let c be the longest common prefix of a and b, n
+// its length:
+//   - every s in [a, b] starts with c (a first difference before n would put s below a or
+//     above b), and c is written as itself when every character of it is safe
+//     (hrPushdownSafe): the text starts with `"` + c;
+//   - byte n of s, if any, is at most b[n] (else s > b); when b[n] is ASCII, so is that
+//     character, and its text is itself or an escape starting with B: at most max(b[n], B).
+//     The closing quote, where s ends after c, is lower still;
+//   - likewise that character is at least a[n] (s = c would be below a), so its text starts
+//     at least at min(a[n], B).
+//
+// Hence lo = `"` + c + min(a[n], B) and hi = `"` + c + (max(b[n], B) + 1), leaving out the
+// extra byte where a or b ends at n. FerretDB filters every returned row again.
+func hrRangeBounds(doc *types.Document) (lo, hi string, ok bool) {
+	if doc.Len() != 2 {
+		return "", "", false
+	}
+
+	var a, b string
+	var hasA, hasB bool
+
+	for _, op := range doc.Keys() {
+		s, isStr := must.NotFail(doc.Get(op)).(string)
+		if !isStr {
+			return "", "", false
+		}
+
+		switch op {
+		case "$gte", "$gt":
+			a, hasA = s, true
+		case "$lt", "$lte":
+			b, hasB = s, true
+		default:
+			return "", "", false
+		}
+	}
+
+	if !hasA || !hasB {
+		return "", "", false
+	}
+
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+
+	c := a[:n]
+	if !hrPushdownSafe(c) {
+		return "", "", false
+	}
+
+	lo, hi = `"`+c, `"`+c+"\x7f"
+
+	if n < len(a) {
+		lo += string(rune(min(a[n], '\\')))
+	}
+
+	if n < len(b) {
+		if b[n] > 0x7e {
+			return "", "", false
+		}
+
+		hi = `"` + c + string(rune(max(b[n], '\\')+1))
+	}
+
+	return lo, hi, true
 }
 
 // hrStrings returns the strings v stands for: "s" or {$in: ["s", ...]}; ok is false otherwise.
@@ -189,7 +299,7 @@ func hrDottedCondition(key string, v any) (string, []any, bool) {
 // says a branch is on a dotted path (checked by a scan, not an index).
 func hrOrCondition(v any) (cond string, args []any, dotted, ok bool) {
 	arr, isArr := v.(*types.Array)
-	if !isArr || arr.Len() == 0 {
+	if !isArr || arr.Len() == 0 || arr.Len() > hrMaxOrBranches {
 		return "", nil, false, false
 	}
 
@@ -233,6 +343,10 @@ func hrWhereClause(filter *types.Document) (string, []any) {
 	var args, scanArgs []any
 
 	add := func(cond string, condArgs []any, dotted bool) {
+		if len(conds)+len(scanConds) >= hrMaxConditions || len(args)+len(scanArgs)+len(condArgs) > hrMaxArgs {
+			return // left to the Go filter
+		}
+
 		if dotted {
 			scanConds = append(scanConds, cond)
 			scanArgs = append(scanArgs, condArgs...)

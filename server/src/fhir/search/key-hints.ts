@@ -1,13 +1,12 @@
-// Identifier lookups for databases without multikey indexes.
+// Lookup keys for databases without multikey indexes.
 //
-// `Patient?identifier=urn:mrn|123` (registration, integrators, chains such as
-// `Observation?subject:Patient.identifier=…`) matches an array of index values. MongoDB answers it
-// from a multikey index; FerretDB's SQLite backend has no such index and checks every document of
-// the type (~40 ms per lookup at 10,000 patients, growing with the data). On such databases the
-// server keeps, beside the documents, one small "key" document per identifier value:
-//   { _id: "Patient/123 Patient.identifier sc:urn:mrn|123", k: "Patient.identifier sc:urn:mrn|123", r: "123" }
-// with an index on the scalar `k`, and narrows identifier searches to `_id: {$in: <r of the keys>}`
-// before the exact condition.
+// Staff look patients up by name, birth date, MRN and phone all day, and integrators by
+// identifier. Each of those matches an array of index values, which MongoDB answers from a
+// multikey index; FerretDB's SQLite backend has no such index and checks every document of the
+// type (3.4 s for `Patient?name=rossi` at 8,000 patients, growing with the data). On such
+// databases the server keeps, beside the documents, one tiny document per keyed value, whose _id
+// is the key ("Patient.name rossi 123", see lookup-keys.ts), and narrows those searches to the
+// resources the keys name (`_id: {$in: [...]}`) before the exact condition.
 //
 // Keys are hints, never the answer: the exact condition on the documents still decides, so a stale
 // key (a resource since changed or deleted) costs nothing but a candidate. What must never happen
@@ -15,46 +14,43 @@
 // writes current documents (create, update, roll-forward, transaction rollback, reindex), and the
 // keys of documents written before this existed are built once at start-up. Stale keys are never
 // deleted: no delete could be ordered safely against a concurrent write that re-adds the key, and
-// they are rare (an identifier changed, a resource deleted) and harmless.
+// they are rare (a name or number changed, a resource deleted) and harmless.
 import type { Db, Document } from 'mongodb';
 import { findBounded } from '../../db/bounded-find.ts';
 import { isDuplicateKeyOnly } from '../../db/write-errors.ts';
-import type { TokenIndex } from './index-values/shapes.ts';
-import { isResourceType, searchParamRegistry } from './registry.ts';
+import { documentKeys, KEYED_PARAMS, type KeyRange } from './lookup-keys.ts';
+import { compactKeyRange, distinctValues, idsOf, type KeyDocument } from './key-compaction.ts';
+import { isResourceType, searchParamRegistry, type SearchParamRegistry } from './registry.ts';
 
 export const KEY_HINTS_COLLECTION = 'search_keys';
-/** Marks a database whose keys are complete (written once, after the start-up build). */
-const BUILT_MARKER = '#built-v1';
-/** Token parameters with key hints: identifiers, the lookups that would otherwise scan. */
-const HINTED_PARAMS = ['identifier'];
+/**
+ * Marks a database whose keys are complete (written once, after the start-up build). The version
+ * is that of the key format: a database with keys of another format builds them again.
+ */
+const BUILT_MARKER = '#built-v2';
+/** Key ranges looked up in one query (the local database pushes down an $or of up to 100). */
+const RANGES_PER_QUERY = 100;
+/** A range read whose key documents merged would be this many fewer has them merged (key-compaction.ts). */
+const COMPACT_GAIN = 32;
 
-export interface KeyDocument {
-  _id: string;
-  k: string;
-  r: string;
-}
+export type { KeyDocument };
 
-export const hintedParam = (code: string): boolean => HINTED_PARAMS.includes(code);
-
-/** The key of one token index value: "sc:<system|code>" or "c:<code>". */
-export const keyOf = (type: string, param: string, value: string): string => `${type}.${param} ${value}`;
-
-/** Keys of a document's index values (sp) for the hinted parameters. */
-export function documentKeys(type: string, sp: Record<string, unknown> | undefined): string[] {
-  const keys: string[] = [];
-  for (const param of HINTED_PARAMS) {
-    const idx = sp?.[param] as TokenIndex | undefined;
-    if (!idx) continue;
-    for (const v of idx.sc ?? []) keys.push(keyOf(type, param, `sc:${v}`));
-    for (const v of idx.c ?? []) keys.push(keyOf(type, param, `c:${v}`));
-  }
-  return keys;
+export interface KeyedResource {
+  type: string;
+  id: string;
+  sp: Record<string, unknown> | undefined;
 }
 
 export class KeyHints {
   private readonly keys;
+  /** Ranges waiting for or under compaction, and the chain that runs them one at a time. */
+  private readonly compacting = new Set<string>();
+  private compactions: Promise<void> = Promise.resolve();
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    private readonly registry: SearchParamRegistry = searchParamRegistry(),
+  ) {
     this.keys = db.collection<KeyDocument>(KEY_HINTS_COLLECTION);
   }
 
@@ -64,8 +60,8 @@ export class KeyHints {
   }
 
   /** Records the keys of several documents (bulk loads, the start-up build). Idempotent. */
-  async recordAll(items: Array<{ type: string; id: string; sp: Record<string, unknown> | undefined }>): Promise<void> {
-    const docs = items.flatMap(({ type, id, sp }) => documentKeys(type, sp).map((k) => ({ _id: `${type}/${id} ${k}`, k, r: id })));
+  async recordAll(items: KeyedResource[]): Promise<void> {
+    const docs = items.flatMap(({ type, id, sp }) => documentKeys(this.registry, type, id, sp).map((_id) => ({ _id })));
     if (docs.length === 0) return;
     try {
       await this.keys.insertMany(docs, { ordered: false });
@@ -75,36 +71,73 @@ export class KeyHints {
   }
 
   /**
-   * Ids of `type` resources that may have one of the keys; undefined when there are more than max.
-   * maxTimeMS: the search's time budget left.
+   * Ids of the resources that have a key in one of the ranges, sorted; undefined when more than
+   * `max` keys are in them (then narrowing by them costs more than it saves). maxTimeMS: the
+   * search's time budget left.
    */
-  async candidates(keys: string[], max: number, maxTimeMS?: number): Promise<string[] | undefined> {
-    const docs = await findBounded<KeyDocument>(this.db, KEY_HINTS_COLLECTION, {
-      filter: keys.length === 1 ? { k: keys[0] } : { k: { $in: keys } },
-      projection: { r: 1 },
-      limit: max + 1,
-      maxTimeMS,
-    });
-    if (docs.length > max) return undefined;
-    return [...new Set(docs.map((d) => d.r))];
+  async candidates(ranges: KeyRange[], max: number, maxTimeMS?: number): Promise<string[] | undefined> {
+    const found: string[] = [];
+    let read = 0;
+    for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
+      const group = ranges.slice(i, i + RANGES_PER_QUERY);
+      const filters = group.map((r) => ({ _id: { $gte: r.gte, $lt: r.lt } }));
+      const docs = await findBounded<KeyDocument>(this.db, KEY_HINTS_COLLECTION, {
+        filter: filters.length === 1 ? filters[0] : { $or: filters },
+        limit: max + 1 - read,
+        maxTimeMS,
+      });
+      read += docs.length;
+      if (read > max) {
+        // Too many to narrow by, and the documents not read would be missing; merged, the
+        // keys may be few enough next time.
+        if (docs.length - distinctValues(docs) >= COMPACT_GAIN) for (const r of group) this.compactLater(r);
+        return undefined;
+      }
+      for (const d of docs) found.push(...idsOf(d));
+      if (found.length > max && new Set(found).size > max) return undefined;
+      if (docs.length - distinctValues(docs) >= COMPACT_GAIN) for (const r of group) this.compactLater(r);
+    }
+    // Merged keys hold sorted runs, which the sort merges; then each id once.
+    found.sort();
+    return found.filter((id, i) => i === 0 || id !== found[i - 1]);
+  }
+
+  /** Merges the range's keys in the background (see key-compaction.ts); errors only cost the gain. */
+  private compactLater(range: KeyRange): void {
+    const name = `${range.gte}\n${range.lt}`;
+    if (this.compacting.has(name)) return;
+    this.compacting.add(name);
+    this.compactions = this.compactions
+      .then(() => compactKeyRange(this.keys, range))
+      .catch(() => undefined)
+      .finally(() => this.compacting.delete(name));
+  }
+
+  /** Resolves when the compactions asked for so far have run. */
+  compacted(): Promise<void> {
+    return this.compactions;
   }
 
   /**
-   * Makes the keys complete: creates the index and, unless done before, records the keys of every
-   * stored resource of the types with hinted parameters. Returns how many resources it went through.
+   * Makes the keys complete: unless done before, replaces keys of an older format and records
+   * the keys of every stored resource of the types with keyed parameters. Returns how many
+   * resources it went through.
    */
   async build(): Promise<number> {
-    await this.keys.createIndex({ k: 1 }, { name: 'k' });
     if (await this.keys.findOne({ _id: BUILT_MARKER })) return 0;
-    const registry = searchParamRegistry();
+    // The first format ({_id: "Patient/1 Patient.identifier sc:…", k, r}, indexed on k).
+    await this.keys.deleteMany({ k: { $exists: true } } as Document);
+    const indexes = await this.keys.listIndexes().toArray().catch(() => []);
+    if (indexes.some((i: Document) => i.name === 'k')) await this.keys.dropIndex('k');
+
     const types = (await this.db.listCollections({}, { nameOnly: true }).toArray())
       .map((c) => c.name)
-      .filter((t) => isResourceType(t) && HINTED_PARAMS.some((p) => registry.get(t, p)));
+      .filter((t) => isResourceType(t) && KEYED_PARAMS.some((p) => this.registry.get(t, p)));
+    const projection: Document = { _id: 1 };
+    for (const p of KEYED_PARAMS) projection[`sp.${p}`] = 1;
     let n = 0;
     for (const type of types) {
-      const projection: Document = { _id: 1 };
-      for (const p of HINTED_PARAMS) projection[`sp.${p}`] = 1;
-      let batch: Array<{ type: string; id: string; sp: Record<string, unknown> | undefined }> = [];
+      let batch: KeyedResource[] = [];
       for await (const doc of this.db.collection(type).find({}, { projection })) {
         batch.push({ type, id: String(doc._id), sp: doc.sp as Record<string, unknown> | undefined });
         n++;
@@ -115,7 +148,7 @@ export class KeyHints {
       }
       await this.recordAll(batch);
     }
-    await this.keys.updateOne({ _id: BUILT_MARKER }, { $set: { k: BUILT_MARKER, r: '' } }, { upsert: true });
+    await this.keys.updateOne({ _id: BUILT_MARKER }, { $set: { at: new Date() } } as Document, { upsert: true });
     return n;
   }
 }

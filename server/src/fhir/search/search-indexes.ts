@@ -1,9 +1,18 @@
-// MongoDB indexes for the searches the portal and common clients run, patient first (the
+// MongoDB indexes for the searches the portal, staff and common clients run, patient first (the
 // partition key, and the shard key on a sharded cluster). Other parameters work without an
 // index; these keep the everyday ones fast on MongoDB.
-// Note: FerretDB 1.24's SQLite backend creates these but answers every filter other than a lone
-// {_id} with a collection scan (internal/backends/sqlite/collection.go), so on the local database
-// they cost writes without speeding reads.
+//
+// Staff lookups of Patients (bench/support/lookup-scenarios.ts): name, family and given are
+// anchored, case-folded regular expressions on the folded values (`^rossi` on sp.name.s), which
+// MongoDB answers as a range of the multikey index; phone, email, telecom and identifier are
+// equalities on codes; an eq birthdate is a range on sp.birthdate.lo (compile/date-index-hint.ts)
+// ahead of the exact condition. A name and a birth date together use whichever index is narrower.
+// The default page is in _id order: MongoDB sorts the (few thousand, at most) matches.
+//
+// Note: FerretDB's SQLite backend creates these but has no multikey indexes and the local build
+// pushes down only conditions on top-level fields (db/ferretdb-patches/), so on the local
+// database dotted-path indexes cost writes without speeding reads; there the server narrows these
+// lookups with keys of its own instead (fhir/search/key-hints.ts).
 import type { Db, IndexSpecification } from 'mongodb';
 
 type IndexTable = Record<string, Array<Record<string, 1 | -1>>>;
@@ -14,9 +23,13 @@ export const SEARCH_INDEXES: IndexTable = {
     { 'sp.identifier.sc': 1 },
     { 'sp.identifier.c': 1 },
     { 'sp.family.s': 1 },
+    { 'sp.given.s': 1 },
     { 'sp.name.s': 1 },
     { 'sp.birthdate.lo': 1 },
     { 'sp.telecom.c': 1 },
+    { 'sp.telecom.sc': 1 },
+    { 'sp.phone.c': 1 },
+    { 'sp.email.c': 1 },
   ],
   Observation: [
     { patient: 1, 'sp.category.c': 1, 'sp.date.o': -1 },

@@ -18,11 +18,10 @@ import { compileUri } from './uri-filter.ts';
 import { compositeCompiler } from './composite-filter.ts';
 import { partitionCondition } from './partition.ts';
 import { oneValueCondition } from './positions.ts';
-import { hintedParam, keyOf } from '../key-hints.ts';
+import { keyNarrowing, type KeyCandidates } from './key-narrowing.ts';
+import { dateIndexHint } from './date-index-hint.ts';
 import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-context.ts';
 import { anyOf, valuesOf } from './value-list.ts';
-/** Most candidates an identifier key lookup narrows a search to (the local FerretDB pushes down $in lists up to 500). */
-const MAX_HINT_IDS = 500;
 
 export interface CompileEnvironment {
   registry: SearchParamRegistry;
@@ -33,8 +32,8 @@ export interface CompileEnvironment {
   restrict(type: string): Document | undefined;
   /** Runs a sub-query; returns at most `limit` documents with the projected fields. */
   find(type: string, filter: Document, projection: Document, limit: number): Promise<Document[]>;
-  /** Ids that may carry one of the identifier keys (key-hints.ts); undefined where not kept. */
-  keyCandidates?(keys: string[], max: number): Promise<string[] | undefined>;
+  /** Ids of the resources with lookup keys in given ranges (key-hints.ts); undefined where none are kept. */
+  keyCandidates?: KeyCandidates;
 }
 
 const compilers: Record<string, ValueCompiler> = {
@@ -132,35 +131,9 @@ async function compileOne(type: string, criterion: Criterion, env: CompileEnviro
   // :not with several values is "none of them" (not "not this one or not that one").
   // See: https://hl7.org/fhir/R4/search.html#token
   const out = [key.modifier === 'not' ? noneOf(conds) : or(conds)];
-  const hint = partitionHint(type, param, criterion, ctx, env.registry) ?? (await identifierHint(type, param, conds, ctx, env));
+  const hint = partitionHint(type, param, criterion, ctx, env.registry) ?? dateIndexHint(param, criterion, field);
   if (hint) out.unshift(hint);
   return out;
-}
-
-/**
- * `identifier=system|value` (and `=value`, `=|value`) where the database has no multikey index:
- * the lookup keys narrow the search to the resources that may match, by _id (key-hints.ts); the
- * exact condition still decides.
- */
-async function identifierHint(
-  type: string,
-  param: SearchParam,
-  conds: Document[],
-  ctx: ValueContext,
-  env: CompileEnvironment,
-): Promise<Document | undefined> {
-  if (!env.keyCandidates || ctx.modifier || param.type !== 'token' || !hintedParam(param.code)) return undefined;
-  const keys: string[] = [];
-  for (const c of conds) {
-    const sc = c[`${ctx.field}.sc`];
-    const code = c[`${ctx.field}.c`];
-    if (typeof sc === 'string' && Object.keys(c).length === 1) keys.push(keyOf(type, param.code, `sc:${sc}`));
-    else if (typeof code === 'string' && Object.keys(c).length === 1) keys.push(keyOf(type, param.code, `c:${code}`));
-    else return undefined; // e.g. "system|" (any value of a system): no key to look up
-  }
-  const ids = await env.keyCandidates(keys, MAX_HINT_IDS);
-  if (!ids) return undefined; // too common to be worth it: the exact condition alone
-  return ids.length === 0 ? MATCH_NOTHING : ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } };
 }
 
 /** `patient=X` / `subject=Patient/X` also constrain the partition key (see partition.ts). */
@@ -233,6 +206,9 @@ async function hasCondition(type: string, criterion: Criterion, env: CompileEnvi
 export async function compileCriteria(type: string, criteria: Criterion[], env: CompileEnvironment): Promise<Document[]> {
   const conds: Document[] = [];
   for (const c of criteria) conds.push(...(await compileOne(type, c, env)));
+  // Without multikey indexes, lookup keys narrow the search by _id first (key-narrowing.ts).
+  const narrowed = env.keyCandidates && (await keyNarrowing(type, criteria, env.registry, env.keyCandidates));
+  if (narrowed) conds.unshift(narrowed);
   // Partition-key conditions lead so FerretDB and index selection see them first.
   return [...conds.filter((c) => 'patient' in c), ...conds.filter((c) => !('patient' in c))];
 }

@@ -2,7 +2,7 @@
 // keyset-page each collection, merge (system search), add includes and the total. Every query
 // runs within the search's time budget (search-budget.ts).
 import type { Db, Document } from 'mongodb';
-import { findBounded } from '../../../db/bounded-find.ts';
+import { findByIdChunks } from '../../../db/id-chunks.ts';
 import { and, compileCriteria, type CompileEnvironment } from '../compile/compile-criteria.ts';
 import { compartmentCondition } from '../compile/partition.ts';
 import type { SearchLimits } from '../query/search-limits.ts';
@@ -22,7 +22,7 @@ export interface SearchEnvironment {
   baseUrl: string;
   /** Access rules for one type, ANDed into every query (matches, includes, chains). */
   restrict(type: string): Document | undefined;
-  /** Identifier lookup keys, on databases that need them (see key-hints.ts). */
+  /** Search lookup keys, on databases that need them (see key-hints.ts). */
   keyHints?: KeyHints;
   limits: SearchLimits;
 }
@@ -51,8 +51,8 @@ export async function compileFilter(
     limits: env.limits,
     baseUrl: env.baseUrl,
     restrict: env.restrict,
-    find: (t, filter, projection, limit) => budget.run((maxTimeMS) => findBounded(env.db, t, { filter, projection, limit, maxTimeMS })),
-    keyCandidates: hints && ((keys, max) => budget.run((maxTimeMS) => hints.candidates(keys, max, maxTimeMS))),
+    find: (t, filter, projection, limit) => budget.run((maxTimeMS) => findByIdChunks(env.db, t, { filter, projection, limit, maxTimeMS })),
+    keyCandidates: hints && ((ranges, max) => budget.run((maxTimeMS) => hints.candidates(ranges, max, maxTimeMS))),
   };
   const conds = await compileCriteria(type, req.criteria, cenv);
   const compartment = req.compartment ? compartmentCondition(type, req.compartment.id) : undefined;

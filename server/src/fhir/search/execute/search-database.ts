@@ -5,7 +5,7 @@
 // decoding it held up every other request (health checks, reads) for tens of milliseconds. In
 // batches, other requests are served between replies.
 import type { Db, Document } from 'mongodb';
-import { findBounded } from '../../../db/bounded-find.ts';
+import { findByIdChunks } from '../../../db/id-chunks.ts';
 import type { CurrentDocument } from '../../repo/stored-document.ts';
 import type { SearchBudget } from './search-budget.ts';
 
@@ -24,7 +24,8 @@ export interface ResourceQuery {
 /** Up to `limit` current documents of `type`, in replies of RESOURCES_PER_REPLY, within the search's budget. */
 export function findResources(db: Db, type: string, query: ResourceQuery, budget: SearchBudget): Promise<CurrentDocument[]> {
   return budget.run(async (maxTimeMS) => {
-    if (query.limit <= RESOURCES_PER_REPLY) return findBounded<CurrentDocument>(db, type, { ...query, maxTimeMS });
+    // A long candidate list (lookup keys) is read a chunk at a time (db/id-chunks.ts).
+    if (query.limit <= RESOURCES_PER_REPLY) return findByIdChunks<CurrentDocument>(db, type, { ...query, maxTimeMS });
     const cursor = db.collection<CurrentDocument>(type).find(query.filter, {
       projection: query.projection,
       sort: query.sort,
