@@ -1,0 +1,327 @@
+// The authorization matrix: every role × the central types × every interaction, through the HTTP
+// API with tokens obtained as real apps obtain them (support/access-world.ts). Each role's cells
+// are checked together and every wrong cell is listed.
+import { expect } from 'chai';
+import type { Bundle } from 'fhir/r4';
+import { buildWorld, LAB, TYPES, type MatrixType, type World } from './support/access-world.ts';
+
+type Interaction = 'read' | 'vread' | 'search' | 'history' | 'type-history' | 'create' | 'update' | 'patch' | 'delete';
+const INTERACTIONS: Interaction[] = ['read', 'vread', 'search', 'history', 'type-history', 'create', 'update', 'patch', 'delete'];
+
+/** What a cell should answer: a status; for searches also whether Alice's resource is in it. */
+type Expected = number | { status: 200; aliceFound: boolean };
+
+const COMPARTMENT: MatrixType[] = ['Patient', 'Observation', 'Condition', 'Appointment', 'MedicationRequest', 'Communication', 'Invoice', 'Consent'];
+
+interface Role {
+  name: string;
+  token?: string;
+  /** Who "I" am when writing (sender, requester). */
+  me?: string;
+  expect(type: MatrixType, interaction: Interaction): Expected;
+}
+
+const found = (yes: boolean): Expected => ({ status: 200, aliceFound: yes });
+
+/** A patient (or a proxy who may act): reads of the record, and the portal's writes only. */
+function portalUser(type: MatrixType, interaction: Interaction, o: { visible: (t: MatrixType) => boolean; consentWrites: boolean }): Expected {
+  const visible = o.visible(type);
+  switch (interaction) {
+    case 'read':
+    case 'vread':
+    case 'history':
+      return visible ? 200 : 404;
+    case 'search':
+      return found(visible);
+    case 'type-history':
+      return 403;
+    case 'create':
+      if (['Communication', 'Appointment', 'MedicationRequest'].includes(type)) return 201;
+      if (type === 'Consent') return o.consentWrites ? 201 : 403;
+      return 403;
+    case 'update':
+    case 'patch':
+      if (type === 'Patient' || type === 'Appointment') return 200;
+      if (type === 'Consent') return o.consentWrites ? 200 : visible ? 403 : 404;
+      return visible ? 403 : 404;
+    case 'delete':
+      return visible ? 403 : 404;
+  }
+}
+
+function roles(world: World): Role[] {
+  const t = world.tokens;
+  const all = (status: number) => () => status;
+  return [
+    { name: 'no token', expect: all(401) },
+    {
+      name: 'patient',
+      token: t.patient,
+      me: `Patient/${world.alice.id}`,
+      expect: (type, i) => portalUser(type, i, { visible: () => true, consentWrites: true }),
+    },
+    {
+      name: 'proxy with every class, acting',
+      token: t['proxy all'],
+      me: `RelatedPerson/${world.proxies.all}`,
+      expect: (type, i) => portalUser(type, i, { visible: (x) => x !== 'Consent', consentWrites: false }),
+    },
+    {
+      name: 'proxy with results only, viewing',
+      token: t['proxy results'],
+      expect: (type, i) => {
+        const visible = type === 'Observation' || type === 'Practitioner';
+        if (i === 'read' || i === 'vread' || i === 'history') return visible ? 200 : 404;
+        if (i === 'search') return found(visible);
+        if (i === 'type-history') return 403;
+        if (i === 'create') return 403;
+        return visible && type !== 'Practitioner' ? 403 : type === 'Practitioner' ? 403 : 404;
+      },
+    },
+    { name: 'proxy whose Consent ended', token: t['proxy ended'], expect: all(403) },
+    { name: 'proxy whose Consent was revoked', token: t['proxy revoked'], expect: all(403) },
+    {
+      name: 'clinician',
+      token: t.clinician,
+      me: `Practitioner/${world.practitioner}`,
+      expect: (_type, i) => (i === 'search' ? found(true) : i === 'create' ? 201 : 200),
+    },
+    {
+      name: 'admin',
+      token: t.admin,
+      expect: (_type, i) => {
+        if (i === 'search') return found(false);
+        if (i === 'read' || i === 'vread' || i === 'history') return 404;
+        if (i === 'type-history') return 403;
+        return 403;
+      },
+    },
+    { name: 'system client, wide scopes', token: t['system, wide'], expect: (_type, i) => (i === 'search' ? found(true) : i === 'create' ? 201 : 200) },
+    {
+      name: 'system client, Observation only',
+      token: t['system, Observation only'],
+      expect: (type, i) => {
+        if (type !== 'Observation') return 403;
+        if (i === 'search') return found(true);
+        return ['read', 'vread', 'history', 'type-history'].includes(i) ? 200 : 403;
+      },
+    },
+    {
+      name: 'patient token with only patient/Observation.rs?category=laboratory',
+      token: t['patient, lab results only'],
+      expect: (type, i) => {
+        if (type !== 'Observation') return 403;
+        if (i === 'search') return found(true);
+        if (i === 'read' || i === 'vread' || i === 'history') return 200;
+        return 403;
+      },
+    },
+  ];
+}
+
+/** A new resource of the type in Alice's record, as the role would write it. */
+function newResource(world: World, type: MatrixType, me: string | undefined): Record<string, unknown> {
+  const subject = { reference: `Patient/${world.alice.id}` };
+  const self = me ?? `Practitioner/${world.practitioner}`;
+  switch (type) {
+    case 'Patient':
+      return { resourceType: 'Patient', name: [{ family: 'Matrixnew' }], managingOrganization: { reference: `Organization/${world.clinic}` } };
+    case 'Observation':
+      return { resourceType: 'Observation', status: 'final', category: [{ coding: [{ system: LAB.split('|')[0], code: 'laboratory' }] }], code: { text: 'Glucose' }, subject, valueQuantity: { value: 5.4, unit: 'mmol/L' } };
+    case 'Condition':
+      return { resourceType: 'Condition', code: { text: 'Migraine' }, subject };
+    case 'Appointment':
+      return { resourceType: 'Appointment', status: 'proposed', description: 'Check-up', participant: [{ actor: subject, status: 'needs-action' }] };
+    case 'MedicationRequest':
+      return {
+        resourceType: 'MedicationRequest',
+        status: 'active',
+        intent: 'proposal',
+        medicationCodeableConcept: { text: 'lisinopril 10 MG' },
+        subject,
+        basedOn: [{ reference: `MedicationRequest/${world.alice.own.MedicationRequest}` }],
+        requester: { reference: self },
+      };
+    case 'Communication':
+      return { resourceType: 'Communication', status: 'completed', subject, sender: { reference: self }, recipient: [{ reference: `Practitioner/${world.practitioner}` }], payload: [{ contentString: 'A question' }] };
+    case 'Invoice':
+      return { resourceType: 'Invoice', status: 'draft', subject };
+    case 'Consent': {
+      return {
+        resourceType: 'Consent',
+        status: 'active',
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+        patient: subject,
+        dateTime: new Date().toISOString(),
+        performer: [subject],
+        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+        provision: {
+          type: 'permit',
+          period: { start: new Date().toISOString().slice(0, 10) },
+          actor: [{ reference: { reference: `RelatedPerson/${world.proxies.results}` } }],
+          action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+          class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }],
+        },
+      };
+    }
+    case 'Practitioner':
+      return { resourceType: 'Practitioner', name: [{ family: 'Newdoc' }] };
+  }
+}
+
+/** The change a role's update makes: what the portal allows where it allows anything. */
+function changed(type: MatrixType, current: Record<string, unknown>): Record<string, unknown> {
+  if (type === 'Patient') return { ...current, telecom: [{ system: 'phone', value: '555-0199' }] };
+  if (type === 'Appointment') return { ...current, status: 'cancelled', cancelationReason: { text: 'Cannot come' } };
+  if (type === 'Consent') return { ...current, provision: { ...(current.provision as object), period: { start: new Date().toISOString().slice(0, 10), end: '2099-01-01' } } };
+  if (type === 'Practitioner') return { ...current, telecom: [{ system: 'phone', value: '555-0100' }] };
+  return { ...current, meta: undefined, text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">changed</div>' } };
+}
+
+function patchOf(type: MatrixType): unknown[] {
+  if (type === 'Patient') return [{ op: 'add', path: '/telecom', value: [{ system: 'phone', value: '555-0198' }] }];
+  if (type === 'Appointment') return [{ op: 'replace', path: '/status', value: 'cancelled' }, { op: 'add', path: '/cancelationReason', value: { text: 'Away' } }];
+  if (type === 'Consent') return [{ op: 'replace', path: '/provision/period', value: { start: new Date().toISOString().slice(0, 10), end: '2098-01-01' } }];
+  return [{ op: 'add', path: '/text', value: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">patched</div>' } }];
+}
+
+describe('access: the authorization matrix', function () {
+  this.timeout(600_000);
+  let world: World;
+  before(async () => {
+    world = await buildWorld();
+  });
+  after(async () => {
+    await world?.server.close();
+  });
+
+  async function call(token: string | undefined, method: string, path: string, body?: unknown, contentType = 'application/fhir+json') {
+    const res = await fetch(`${world.server.fhirUrl}/${path}`, {
+      method,
+      headers: { accept: 'application/fhir+json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': contentType } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  }
+
+  /** A fresh resource in Alice's record for a role's write (Patient: Alice herself). */
+  async function fresh(type: MatrixType): Promise<{ id: string; resource: Record<string, unknown> }> {
+    if (type === 'Patient') {
+      const current = await call(await world.system('system/*.rs'), 'GET', `Patient/${world.alice.id}`);
+      return { id: world.alice.id, resource: current.body! };
+    }
+    const original = await call(await world.system('system/*.rs'), 'GET', `${type}/${world.alice.own[type]}`);
+    const { id: _id, meta: _meta, ...copy } = original.body!;
+    if (type === 'Consent') (copy.provision as { actor: unknown[] }).actor = [{ reference: { reference: `RelatedPerson/${world.proxies.results}` } }];
+    const id = await world.create(copy);
+    return { id, resource: { ...copy, id } };
+  }
+
+  async function cell(role: Role, type: MatrixType, interaction: Interaction): Promise<string | undefined> {
+    const expected = role.expect(type, interaction);
+    const id = world.alice.own[type];
+    let status: number;
+    let detail = '';
+    switch (interaction) {
+      case 'read':
+        status = (await call(role.token, 'GET', `${type}/${id}`)).status;
+        break;
+      case 'vread':
+        status = (await call(role.token, 'GET', `${type}/${id}/_history/1`)).status;
+        break;
+      case 'history':
+        status = (await call(role.token, 'GET', `${type}/${id}/_history`)).status;
+        break;
+      case 'type-history':
+        status = (await call(role.token, 'GET', `${type}/_history?_count=1`)).status;
+        break;
+      case 'search': {
+        const res = await call(role.token, 'GET', `${type}?_id=${id}`);
+        status = res.status;
+        if (typeof expected === 'object' && status === 200) {
+          const ids = ((res.body as unknown as Bundle).entry ?? []).map((e) => e.resource?.id);
+          if (ids.includes(id) !== expected.aliceFound) detail = ` (Alice's ${type} ${ids.includes(id) ? 'found' : 'not found'})`;
+        }
+        break;
+      }
+      case 'create':
+        status = (await call(role.token, 'POST', type, newResource(world, type, role.me))).status;
+        break;
+      case 'update': {
+        const target = await fresh(type);
+        status = (await call(role.token, 'PUT', `${type}/${target.id}`, changed(type, target.resource))).status;
+        break;
+      }
+      case 'patch': {
+        const target = await fresh(type);
+        status = (await call(role.token, 'PATCH', `${type}/${target.id}`, patchOf(type), 'application/json-patch+json')).status;
+        break;
+      }
+      case 'delete': {
+        const target = type === 'Patient' ? { id: (await fresh('Patient')).id } : await fresh(type);
+        // Alice herself is never deleted: a clinician's or system's delete goes to a new patient.
+        const targetId = type === 'Patient' ? await world.create(newResource(world, 'Patient', undefined)) : target.id;
+        status = (await call(role.token, 'DELETE', `${type}/${targetId}`)).status;
+        break;
+      }
+    }
+    const want = typeof expected === 'number' ? expected : expected.status;
+    if (status !== want || detail) return `${interaction} ${type}: ${status}${detail}, expected ${want}${typeof expected === 'object' ? (expected.aliceFound ? ' with Alice’s' : ' without Alice’s') : ''}`;
+    return undefined;
+  }
+
+  it('every role × type × interaction answers as the policy says', async function () {
+    const wrong: string[] = [];
+    for (const role of roles(world)) {
+      for (const type of TYPES) {
+        for (const interaction of INTERACTIONS) {
+          const problem = await cell(role, type, interaction);
+          if (problem) wrong.push(`${role.name}: ${problem}`);
+        }
+      }
+    }
+    expect(wrong, wrong.join('\n')).to.deep.equal([]);
+  });
+
+  it('patients and proxies see results only once released; clinicians see them at once', async () => {
+    for (const [name, token, status] of [
+      ['patient', world.tokens.patient, 404],
+      ['proxy with results', world.tokens['proxy results'], 404],
+      ['clinician', world.tokens.clinician, 200],
+    ] as const) {
+      expect((await call(token, 'GET', `Observation/${world.aliceUnreleased}`)).status, name).to.equal(status);
+    }
+    // The lab-only token sees the lab result, not the vital sign.
+    const labOnly = world.tokens['patient, lab results only'];
+    expect((await call(labOnly, 'GET', `Observation/${world.alice.own.Observation}`)).status).to.equal(200);
+    expect((await call(labOnly, 'GET', `Observation/${world.aliceVitals}`)).status).to.equal(404);
+    const search = await call(labOnly, 'GET', `Observation?patient=${world.alice.id}`);
+    const ids = ((search.body as unknown as Bundle).entry ?? []).map((e) => e.resource?.id);
+    expect(ids).to.include(world.alice.own.Observation).and.not.include(world.aliceVitals);
+  });
+
+  it("a parent proxy of a 15-year-old does not see the sensitive classes; other data stays visible", async () => {
+    const parent = world.tokens['proxy parent'];
+    expect((await call(parent, 'GET', `Condition/${world.teenSensitive}`)).status).to.equal(404);
+    expect((await call(parent, 'GET', `Condition/${world.teenOrdinary}`)).status).to.equal(200);
+    const search = await call(parent, 'GET', `Condition?patient=${world.teen.id}`);
+    const ids = ((search.body as unknown as Bundle).entry ?? []).map((e) => e.resource?.id);
+    expect(ids).to.include(world.teenOrdinary).and.not.include(world.teenSensitive);
+    // The clinician sees both.
+    expect((await call(world.tokens.clinician, 'GET', `Condition/${world.teenSensitive}`)).status).to.equal(200);
+  });
+
+  it('nobody in a patient context reaches another patient: 404 like a resource that does not exist', async () => {
+    for (const token of [world.tokens.patient, world.tokens['proxy all']]) {
+      const other = await call(token, 'GET', `Observation/${world.bob.own.Observation}`);
+      const missing = await call(token, 'GET', 'Observation/does-not-exist');
+      expect(other.status).to.equal(404);
+      expect(missing.status).to.equal(404);
+      expect(Object.keys(other.body!)).to.deep.equal(Object.keys(missing.body!));
+      const search = await call(token, 'GET', `Observation?patient=${world.bob.id}&_total=accurate`);
+      expect((search.body as unknown as Bundle).total).to.equal(0);
+    }
+  });
+});
