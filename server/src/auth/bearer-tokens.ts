@@ -23,7 +23,7 @@ interface TokenPayload {
   exp?: number;
   aud?: string | string[];
   kind?: string;
-  extra?: { patient?: string; encounter?: string };
+  extra?: { patient?: string; encounter?: string; fhirUser?: string };
   /** online_access: the token ends with the sign-in session it was issued in. */
   expiresWithSession?: boolean;
   sessionUid?: string;
@@ -85,6 +85,9 @@ export function createBearerCheck(db: Db, accounts: AccountDirectory, fhirBase: 
       let principal: Principal | undefined;
       if (record.model === 'ClientCredentials') principal = { kind: 'system', clientId: String(payload.clientId) };
       else if (payload.accountId) principal = await userPrincipal(payload.accountId);
+      // Who the person is for this token: a proxy is the RelatedPerson of the patient in context.
+      const fhirUser = payload.extra?.fhirUser?.startsWith(`${fhirBase}/`) ? payload.extra.fhirUser.slice(fhirBase.length + 1) : undefined;
+      if (principal?.kind === 'user' && fhirUser) principal = { ...principal, fhirUser };
       if (!principal) throw invalidToken('The access token belongs to an account that no longer exists', realm);
       const ctx: AccessContext = { requestId, principal, grant: parseScopes(payload.scope), clientId: payload.clientId };
       if (payload.extra?.patient) ctx.patient = payload.extra.patient;

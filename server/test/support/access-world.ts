@@ -160,19 +160,27 @@ function proxyConsent(patient: string, relatedPerson: string, o: { classes: stri
   };
 }
 
-/** A consent page answered with every resource scope the app asked for. */
-async function allowAll(browser: PageBrowser, page: PageResponse, scopes: string[]): Promise<PageResponse> {
+/** The checkboxes a page shows checked, as a browser would submit them untouched. */
+function checkedBoxes(page: PageResponse): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const m of page.text.matchAll(/<input type="checkbox" name="([^"]+)"[^>]*value="([^"]*)"[^>]*\bchecked\b/g)) {
+    (out[m[1]] ??= []).push(m[2].replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"'));
+  }
+  return out;
+}
+
+/** A consent page answered as a person who accepts everything it proposes would answer it. */
+async function allowAll(browser: PageBrowser, page: PageResponse): Promise<PageResponse> {
   if (!/^Allow/.test(titleOf(page))) return page; // remembered, or no consent asked
-  return browser.follow(await browser.submit(page, /\/consent$/, { decision: 'allow', scope: scopes }));
+  return browser.follow(await browser.submit(page, /\/consent$/, { decision: 'allow', ...checkedBoxes(page) }));
 }
 
 /** A standalone launch through the pages, signed in in `browser`; returns the access token. */
 async function launch(server: AccountsServer, browser: PageBrowser, app: Awaited<ReturnType<typeof registerApp>>, scopes: string[], choosePatient?: string): Promise<string> {
-  const resourceScopes = scopes.filter((s) => s.includes('/') && !s.startsWith('launch'));
   const auth = await authorizationUrl(server, app, ['openid', 'fhirUser', ...scopes].join(' '));
   let page = await browser.visit(auth.url);
   if (titleOf(page) === 'Whose record?' && choosePatient) page = await browser.get(`${new URL(page.url).pathname}?patient=${choosePatient}`);
-  const tokens = await exchange(app, auth, await allowAll(browser, page, resourceScopes));
+  const tokens = await exchange(app, auth, await allowAll(browser, page));
   return tokens.access_token;
 }
 
