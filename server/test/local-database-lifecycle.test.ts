@@ -194,7 +194,8 @@ describe('the local database', function () {
     const binary = path.join(dataDir, 'bin', `ferretdb-${FERRETDB_BUILD}`);
     fs.renameSync(binary, `${binary}.away`);
     process.kill(database.pid, 'SIGKILL');
-    const ended = await Promise.race([exitOf(server.child), new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
+    // About half a minute of attempts (README: 0.25 s to 15 s apart), then it gives up.
+    const ended = await Promise.race([exitOf(server.child), new Promise((r) => setTimeout(() => r('still running'), 60_000))]);
     expect(ended, server.output().slice(-1000)).to.equal(1);
     expect(server.output()).to.match(/local database .*could not be restarted.*giving up/i);
     expect(server.output()).to.not.match(/at \w+ \(|node:internal/);

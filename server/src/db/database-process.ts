@@ -25,7 +25,7 @@ export interface DatabaseProcessEvents {
 }
 
 /** Waits between restarts after the database died; once they are used up, it gives up. */
-const RESTART_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+const RESTART_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 15000];
 /** A database that ran this long counts as recovered: a later death starts the delays afresh. */
 const STABLE_AFTER_MS = 30_000;
 const START_TIMEOUT_MS = 30_000;
