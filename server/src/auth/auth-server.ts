@@ -145,6 +145,18 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     res.json(smartStyle(config.clinic));
   });
   router.post(`${AUTH_MOUNT}/launch`, express.json({ limit: '4kb' }), (req, res) => void createLaunch(req, res, services, bearer));
+  // SMART authorize-post: an app may send the authorization request as a form POST. It is
+  // answered with a redirect to the same request by GET: a top-level GET carries the SameSite=Lax
+  // sign-in cookies (a cross-site POST does not), and oidc-provider takes POST only with
+  // SameSite=None cookies, which plain-http deployments cannot set.
+  // See: https://hl7.org/fhir/smart-app-launch/conformance.html#capabilities (authorize-post)
+  router.post(`${AUTH_MOUNT}/authorize`, express.urlencoded({ extended: false, limit: '16kb' }), (req, res) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries((req.body ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'string') params.append(key, value);
+    }
+    res.redirect(303, `${endpoints.authorize}?${params.toString()}`);
+  });
 
   const stopPages = await options.mountPages?.(router, services);
 
