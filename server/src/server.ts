@@ -108,6 +108,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       find: async (type, filter, limit) =>
         (await findBounded<CurrentDocument>(database.db, type, { filter, projection: { resource: 1 }, limit })).map((d) => d.resource as unknown as Record<string, unknown>),
       ids: async (type, filter, limit) => (await findBounded(database.db, type, { filter, projection: { _id: 1 }, limit })).map((d) => String(d._id)),
+      clientGroup: async (clientId) => (await auth.services.clients.get(clientId))?.group,
       compile: (type, params) => search!.interactions.compileConditions(type, params),
       sensitive: loadSensitiveDefinition(config.profilesDir, config.access.adolescentSensitiveClasses),
       index: indexer,

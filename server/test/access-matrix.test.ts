@@ -325,6 +325,24 @@ describe('access: the authorization matrix', function () {
     expect((await call(world.tokens.clinician, 'GET', `Condition/${world.teenSensitive}`)).status).to.equal(200);
   });
 
+  it('a backend client limited to a Group reaches only its members, as members change', async () => {
+    const group = await world.create({ resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${world.alice.id}` } }] });
+    const { registerBackendClient, backendConfiguration } = await import('./support/test-auth.ts');
+    const { clientCredentialsGrant } = await import('openid-client');
+    const credentials = await registerBackendClient(world.server.running.auth.services.clients, { scope: 'system/*.rs', group: `Group/${group}` });
+    const token = (await clientCredentialsGrant(await backendConfiguration(world.server.baseUrl, credentials), { scope: 'system/*.rs' })).access_token;
+    const patients = await call(token, 'GET', 'Patient?_count=100');
+    const ids = ((patients.body as unknown as Bundle).entry ?? []).map((e) => e.resource?.id);
+    expect(ids).to.deep.equal([world.alice.id]);
+    expect((await call(token, 'GET', `Observation/${world.bob.own.Observation}`)).status).to.equal(404);
+    expect((await call(token, 'GET', `Observation/${world.alice.own.Observation}`)).status).to.equal(200);
+    // Bob joins the Group: the same token reaches him on the next request.
+    const system = await world.system('system/*.cruds');
+    const current = await call(system, 'GET', `Group/${group}`);
+    await call(system, 'PUT', `Group/${group}`, { ...current.body, member: [{ entity: { reference: `Patient/${world.alice.id}` } }, { entity: { reference: `Patient/${world.bob.id}` } }] });
+    expect((await call(token, 'GET', `Observation/${world.bob.own.Observation}`)).status).to.equal(200);
+  });
+
   it('nobody in a patient context reaches another patient: 404 like a resource that does not exist', async () => {
     for (const token of [world.tokens.patient, world.tokens['proxy all']]) {
       const other = await call(token, 'GET', `Observation/${world.bob.own.Observation}`);

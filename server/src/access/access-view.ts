@@ -15,6 +15,8 @@ export interface AccessData {
   find(type: string, filter: Document, limit: number): Promise<Array<Record<string, unknown>>>;
   /** Ids of the resources of a type matching a database condition. */
   ids(type: string, filter: Document, limit: number): Promise<string[]>;
+  /** The Group a backend client is limited to (Group/id), if it is. */
+  clientGroup(clientId: string): Promise<string | undefined>;
   /** A granular scope's query (v2 `?category=…`) as a database condition on `type`. */
   compile(type: string, params: Array<[string, string]>): Promise<Document>;
   sensitive: SensitiveDefinition;
@@ -137,6 +139,17 @@ async function staffPatients(data: AccessData, orgs: string[]): Promise<'all' | 
   return data.ids('Patient', { 'sp.organization.r': { $in: refs } }, MAX_STAFF_PATIENTS);
 }
 
+/** The Patient members of a Group (Group/id) that are active (not inactive, period not over). */
+async function groupMembers(data: AccessData, group: string): Promise<string[]> {
+  const resource = await data.read('Group', group.slice('Group/'.length));
+  const now = Date.now();
+  const members = (resource?.member as Array<{ entity?: { reference?: string }; inactive?: boolean; period?: { end?: string } }> | undefined) ?? [];
+  return members
+    .filter((m) => !m.inactive && !(m.period?.end && Date.parse(m.period.end) < now))
+    .map((m) => refId(m.entity, 'Patient'))
+    .filter((id): id is string => Boolean(id));
+}
+
 /** Works out the view of one request (once; the router keeps it on the context). */
 export async function buildView(ctx: AccessContext, data: AccessData, now = new Date()): Promise<AccessView> {
   const p = ctx.principal;
@@ -144,7 +157,10 @@ export async function buildView(ctx: AccessContext, data: AccessData, now = new 
   if (p.kind === 'server') return { role: 'server', contexts: ['patient', 'user', 'system'], patients: 'all', releasedOnly: false, granular: new Map() };
   if (p.kind === 'anonymous') return EMPTY_VIEW('anonymous');
   if (p.kind === 'system') {
-    view = { role: 'system', contexts: ['system'], patients: 'all', releasedOnly: false, granular: new Map() };
+    // A client limited to a Group reaches its members' records only (the Group read every request:
+    // membership changes take effect at once).
+    const group = await data.clientGroup(p.clientId);
+    view = { role: 'system', contexts: ['system'], patients: group ? await groupMembers(data, group) : 'all', releasedOnly: false, granular: new Map() };
   } else if (p.role === 'admin') {
     view = { ...EMPTY_VIEW('admin'), contexts: ['user', 'system'] };
   } else if (p.role === 'staff') {

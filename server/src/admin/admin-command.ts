@@ -11,6 +11,7 @@ const HELP = `Usage: npm run admin -- <command> [options] [--json]
 
   clients add --name N --type public|confidential|confidential-asymmetric|backend
               [--redirect-uri U]... [--jwks-file F | --jwks-url U] [--scope "S"] [--launch-uri U]
+              [--group Group/ID]   (a backend client that reaches only the Group's members)
                                  registers an app; prints its client id (and, for a confidential
                                  client, its secret: shown once)
   clients list                   the registered apps
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
       jwksUrl: v['jwks-url'] as string | undefined,
       scope: v.scope as string | undefined,
       launchUri: v['launch-uri'] as string | undefined,
+      group: v.group as string | undefined,
     }),
   'clients list': (ctx) => listClients(ctx),
   'clients remove': (ctx, _v, p) => removeClient(ctx, p[0]),
@@ -69,6 +71,7 @@ async function main(): Promise<number> {
       'jwks-url': { type: 'string' },
       scope: { type: 'string' },
       'launch-uri': { type: 'string' },
+      group: { type: 'string' },
       ...accountCommands.options,
       json: { type: 'boolean', default: false },
       raw: { type: 'boolean', default: false },

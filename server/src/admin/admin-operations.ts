@@ -53,6 +53,7 @@ export interface AddClientArgs {
   jwksUrl?: string;
   scope?: string;
   launchUri?: string;
+  group?: string;
 }
 
 const CLIENT_TYPES: ClientType[] = ['public', 'confidential', 'confidential-asymmetric', 'backend'];
@@ -66,6 +67,7 @@ function clientSummary(record: ClientRecord) {
     scope: record.allowedScope,
     tokenEndpointAuthMethod: record.metadata.token_endpoint_auth_method,
     jwksUrl: record.metadata.jwks_uri,
+    group: record.group,
     createdAt: record.createdAt.toISOString(),
   };
 }
@@ -93,6 +95,7 @@ export async function addClient(ctx: AdminContext, args: AddClientArgs) {
       jwksUri: args.jwksUrl,
       scope: args.scope,
       launchUri: args.launchUri,
+      group: args.group,
     });
     return { ...clientSummary(created.record), ...(created.clientSecret ? { clientSecret: created.clientSecret } : {}) };
   } catch (err) {

@@ -24,6 +24,8 @@ export interface ClientRegistration {
   clientId?: string;
   /** URIs an EHR opens to launch the app (EHR launch). */
   launchUri?: string;
+  /** A backend service limited to the members of this Group (Group/id): it reaches only their records. */
+  group?: string;
 }
 
 export interface ClientRecord {
@@ -34,6 +36,8 @@ export interface ClientRecord {
   allowedScope: string;
   /** What oidc-provider loads; its `scope` holds only the server's static (non-resource) scopes. */
   metadata: ClientMetadata;
+  /** Group/id: a backend service that reaches only this Group's members. */
+  group?: string;
   sealedSecret?: string;
   createdAt: Date;
 }
@@ -75,6 +79,9 @@ export function registrationProblem(reg: ClientRegistration): string | undefined
   }
   if (reg.jwks && reg.jwksUri) return 'give either a JWKS or a JWKS URL, not both';
   if (reg.jwksUri && !/^https?:\/\//.test(reg.jwksUri)) return 'the JWKS URL must be an http(s) URL';
+  if (reg.group !== undefined && (reg.type !== 'backend' || !/^Group\/[A-Za-z0-9\-.]{1,64}$/.test(reg.group))) {
+    return 'a group (Group/id) limits a backend client only';
+  }
   return undefined;
 }
 
@@ -116,6 +123,7 @@ export class ClientRegistry {
     if (reg.jwks) metadata.jwks = reg.jwks as ClientMetadata['jwks'];
     if (reg.jwksUri) metadata.jwks_uri = reg.jwksUri;
     const record: ClientRecord = { _id: clientId, name: reg.name, type: reg.type, allowedScope, metadata, createdAt: new Date() };
+    if (reg.group) record.group = reg.group;
     if (reg.type === 'confidential') {
       clientSecret = randomBytes(32).toString('base64url');
       record.sealedSecret = this.box.seal(clientSecret, `client-secret:${clientId}`);

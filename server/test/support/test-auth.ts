@@ -16,7 +16,7 @@ export interface BackendCredentials {
 /** Registers a backend-services client with a new key pair. */
 export async function registerBackendClient(
   clients: ClientRegistry,
-  options: { scope?: string; name?: string; alg?: 'ES384' | 'RS384' } = {},
+  options: { scope?: string; name?: string; alg?: 'ES384' | 'RS384'; group?: string } = {},
 ): Promise<BackendCredentials> {
   const alg = options.alg ?? 'ES384';
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -27,6 +27,7 @@ export async function registerBackendClient(
     type: 'backend',
     jwks: { keys: [jwk] },
     scope: options.scope ?? 'system/*.cruds',
+    group: options.group,
   });
   return { clientId: created.clientId, privateKey: privateKey as CryptoKey, kid, alg };
 }
