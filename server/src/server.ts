@@ -24,6 +24,8 @@ import { ensureAllSearchIndexes } from './fhir/search/search-indexes.ts';
 import { createSearch } from './fhir/router/search.ts';
 import { forgetKeyHints, KeyHints, wantsKeyHints } from './fhir/search/key-hints.ts';
 import { createValidator } from './fhir/validate/index.ts';
+import { AuditTrail, NO_AUDIT } from './audit/audit-trail.ts';
+import type { AuditEvent } from 'fhir/r4';
 
 /** How long shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -39,6 +41,8 @@ export interface RunningServer {
   services: FhirServices;
   /** The authorization server (clients, keys, accounts). */
   auth: AuthServer;
+  /** The audit trail's writer (absent with AUDIT_ENABLED=false). */
+  audit?: AuditTrail;
   /** Stops accepting requests, finishes the ones in flight, then closes the database. */
   close(): Promise<void>;
 }
@@ -112,6 +116,27 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       restrict: (type, ctx) => access.condition(ctx, type, 'search'),
       assertSearchable: (type, ctx) => void access.restriction(ctx, type, 'search'),
     });
+    const accounts = new AccountStore(database.db, async (type, id) => (await repo.find(type, id))?.resource as Record<string, unknown> | undefined);
+    await accounts.ensureIndexes();
+    // The audit trail names apps and people; the client registry belongs to the authorization
+    // server, built below (the trail looks names up only when it writes, after start-up).
+    let authServer: AuthServer | undefined;
+    const audit = config.audit.enabled
+      ? new AuditTrail(
+          {
+            buildDocument: (event, id) => repo.buildDocument(event as AuditEvent, id, 1, new Date()),
+            insert: (docs) => repo.insertNew('AuditEvent', docs),
+          },
+          {
+            clientName: async (clientId) => (await authServer?.services.clients.get(clientId))?.name,
+            accountFhirUser: async (accountId) => (await accounts.find(accountId))?.fhirUser,
+          },
+          config.baseUrl,
+          config.audit,
+          log,
+        )
+      : undefined;
+    if (!audit) log.warn('the audit trail is off (AUDIT_ENABLED=false): accesses are not recorded');
     const services: FhirServices = {
       config,
       log,
@@ -119,6 +144,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       journal,
       conditionalClaims,
       access,
+      audit: audit ?? NO_AUDIT,
       validation: {
         validate: (resource, profiles) => validator.validate(resource, { profiles }),
         assertValid: (resource) => void validator.assertValid(resource),
@@ -127,11 +153,10 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       search: search.interactions,
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
-    const accounts = new AccountStore(database.db, async (type, id) => (await repo.find(type, id))?.resource as Record<string, unknown> | undefined);
-    await accounts.ensureIndexes();
     // TTL indexes expire authorization records where the database has them (not FerretDB 1.x).
     const ferretDb = await wantsKeyHints(database.db, 'auto');
-    const auth = await createAuthServer({ config, log, db: database.db, accounts, ttlIndexes: !ferretDb });
+    const auth = await createAuthServer({ config, log, db: database.db, accounts, ttlIndexes: !ferretDb, audit: services.audit });
+    authServer = auth;
     const app = createApp({
       config,
       log,
@@ -161,6 +186,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       database,
       services,
       auth,
+      audit,
       async close() {
         journal.stopSweeping();
         auth.close();
@@ -176,6 +202,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
           });
           server.closeIdleConnections();
         });
+        // What the finished requests recorded is written before the database goes.
+        await audit?.close();
         await database.close();
       },
     };

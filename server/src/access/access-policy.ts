@@ -120,6 +120,10 @@ export function createAccessPolicy(data: AccessData & WriteCheckData): AccessPol
       return ctx.view;
     },
     restriction(ctx, type, action) {
+      // The audit trail is written by the server alone (audit/); through the API it is read-only.
+      if (type === 'AuditEvent' && action !== 'read' && action !== 'search' && viewOf(ctx).role !== 'server') {
+        throw forbidden('The audit trail cannot be changed through the API: AuditEvents are recorded by the server');
+      }
       const decided = decide(ctx, type, action);
       if (decided === 'no-scope') {
         throw forbidden(`The access token has no scope that allows ${action} on ${type}`);

@@ -6,6 +6,8 @@ import type { Db } from 'mongodb';
 import type Provider from 'oidc-provider';
 import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { AuditRecorder } from '../audit/audit-record.ts';
+import { auditTokenEndpoints } from '../audit/token-events.ts';
 import type { AccountDirectory } from './account-directory.ts';
 import { createBearerCheck, type BearerCheck } from './bearer-tokens.ts';
 import { ClientRegistry } from './clients.ts';
@@ -62,6 +64,8 @@ export interface AuthServerOptions {
   ttlIndexes: boolean;
   /** Adds the sign-in, consent and account pages to the router (accounts/ and pages/). */
   mountPages?: (router: Router, services: AuthServices) => void;
+  /** The audit trail: tokens issued, refused and revoked are recorded in it. */
+  audit?: AuditRecorder;
 }
 
 export async function createAuthServer(options: AuthServerOptions): Promise<AuthServer> {
@@ -84,7 +88,11 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   });
 
   let keySet: KeySet = await keys.load();
-  const build = () => createProvider({ config, db, keys: keySet, clients, accounts, grants, launches });
+  const build = () => {
+    const built = createProvider({ config, db, keys: keySet, clients, accounts, grants, launches });
+    if (options.audit) auditTokenEndpoints(built, options.audit, fhirBase);
+    return built;
+  };
   let provider = build();
   let callback = provider.callback();
 

@@ -87,8 +87,15 @@ function withId(id: string, condition: Document | undefined): Filter<CurrentDocu
   return ('_id' in condition || '$and' in condition ? { $and: [{ _id: id }, condition] } : { _id: id, ...condition }) as Filter<CurrentDocument>;
 }
 
-export function toStoredResource(doc: { resource: Resource; vid: number; ts: Date }): StoredResource {
-  return { resource: doc.resource as StoredResource['resource'], versionId: doc.vid, lastUpdated: doc.ts };
+const NO_PATIENTS: readonly string[] = Object.freeze([]);
+
+/** The patients whose compartments hold a stored document (its partition key fields). */
+export function patientsOf(doc: { patient?: string; patients?: string[] }): readonly string[] {
+  return doc.patients ?? (doc.patient ? [doc.patient] : NO_PATIENTS);
+}
+
+export function toStoredResource(doc: { resource: Resource; vid: number; ts: Date; patient?: string; patients?: string[] }): StoredResource {
+  return { resource: doc.resource as StoredResource['resource'], versionId: doc.vid, lastUpdated: doc.ts, patients: patientsOf(doc) };
 }
 
 export class ResourceRepository {
@@ -223,7 +230,7 @@ export class ResourceRepository {
     }
     const entry = await this.history.findOne({ _id: historyId(type, id, vid) });
     if (!entry || this.visibility.isHidden(entry.tx)) throw notFound(`${type}/${id} has no version ${vid}`);
-    if (entry.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts });
+    if (entry.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts, patient: entry.patient });
     throw gone(`${type}/${id} version ${vid} is a deletion`);
   }
 
@@ -237,6 +244,29 @@ export class ResourceRepository {
     const claim: Claim = { type, id, vid: 1, entry, doc, created: true };
     await this.makeCurrent(claim);
     return toStoredResource(doc!);
+  }
+
+  /**
+   * Stores version 1 of many new resources of one type at once (the audit trail's batches): one
+   * bulk insert of their history entries, then one of their current documents. The documents
+   * come from buildDocument with fresh ids, so a batch that failed half-way can be stored again
+   * as it is: what already landed is a duplicate key and is skipped, nothing is stored twice.
+   */
+  async insertNew(type: string, docs: CurrentDocument[], method: WriteMethod = 'POST'): Promise<void> {
+    if (docs.length === 0) return;
+    await this.prepareType(type);
+    for (const doc of docs) assertStorable(`${type}/${doc._id}`, doc);
+    const entries: HistoryDocument[] = docs.map((doc) => {
+      const entry: HistoryDocument = { _id: historyId(type, doc._id, 1), type, id: doc._id, vid: 1, ts: doc.ts, method, resource: doc.resource };
+      if (doc.patient) entry.patient = doc.patient;
+      return entry;
+    });
+    try {
+      await this.history.insertMany(entries, { ordered: false });
+    } catch (err) {
+      if (!isDuplicateKeyOnly(err)) throw err;
+    }
+    await this.makeAllCurrent(docs.map((doc, i) => ({ type, id: doc._id, vid: 1, entry: entries[i], doc, created: true })));
   }
 
   /**

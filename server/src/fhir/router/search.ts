@@ -44,6 +44,18 @@ export interface SearchInteractions {
   compileConditions(type: string, params: Array<[string, string]>): Promise<Document>;
 }
 
+/** The patients whose records a page holds resources of (for the audit trail). */
+function patientsIn(...lists: TypedDoc[][]): string[] {
+  const patients = new Set<string>();
+  for (const list of lists) {
+    for (const { doc } of list) {
+      if (doc.patients) for (const p of doc.patients) patients.add(p);
+      else if (doc.patient) patients.add(doc.patient);
+    }
+  }
+  return [...patients];
+}
+
 export function createSearchInteractions(deps: SearchDependencies): SearchInteractions {
   const registry = deps.registry ?? searchParamRegistry();
   // What _summary and _elements keep is read from the core definitions on first use: a quarter
@@ -102,7 +114,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     if (result.total !== undefined) bundle.total = result.total;
     bundle.link = links;
     if (entries.length > 0) bundle.entry = entries;
-    return { status: 200, body: bundle };
+    return { status: 200, body: bundle, audit: { patients: patientsIn(result.matches, result.includes) } };
   };
 
   const searchable = (type: string, ctx: AccessContext): boolean => {

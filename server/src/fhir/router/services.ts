@@ -3,6 +3,7 @@ import type { OperationOutcomeIssue, FhirResource as Resource } from 'fhir/r4';
 import type { ServerConfig } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import type { AccessPolicy } from '../../access/access-policy.ts';
+import type { AuditRecorder } from '../../audit/audit-record.ts';
 import type { ConditionalClaims } from '../repo/conditional-claims.ts';
 import type { ResourceRepository } from '../repo/resource-repository.ts';
 import type { TransactionJournal } from '../repo/transaction-journal.ts';
@@ -30,6 +31,8 @@ export interface FhirServices {
   journal: TransactionJournal;
   /** Who may do what to which resource (access/): every interaction asks it. */
   access: AccessPolicy;
+  /** The audit trail (audit/): every interaction is recorded through the router's dispatch. */
+  audit: AuditRecorder;
   /** Makes conditional creates atomic (one resource per criteria, however many race). */
   conditionalClaims: ConditionalClaims;
   validation: ResourceValidation;
