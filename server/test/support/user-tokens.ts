@@ -30,7 +30,6 @@ export interface UserToken {
 
 interface MintableToken {
   scope?: string;
-  extra?: Record<string, unknown>;
   setAudience(aud: string): void;
   save(): Promise<string>;
 }
@@ -45,10 +44,17 @@ export async function userToken(running: RunningServer, o: UserTokenOptions): Pr
   const client = await provider.Client.find(o.clientId ?? PORTAL_CLIENT_ID);
   if (!client) throw new Error(`no client ${o.clientId ?? PORTAL_CLIENT_ID}`);
   const fhirBase = `${running.auth.services.config.baseUrl}/fhir`;
-  const token = new provider.AccessToken({ accountId: account._id, client, gty: 'authorization_code' });
+  // The grant's launch context, as the consent step saves it: the token's patient and fhirUser
+  // claims come from it (provider.ts extraTokenClaims).
+  const grantId = randomUUID();
+  await running.auth.services.grants.save(grantId, {
+    accountId: account._id,
+    clientId: o.clientId ?? PORTAL_CLIENT_ID,
+    patient: o.patient,
+    needPatientBanner: o.patient !== undefined && o.fhirUser !== `Patient/${o.patient}`,
+  });
+  const token = new provider.AccessToken({ accountId: account._id, client, grantId, gty: 'authorization_code' });
   token.scope = o.scope;
   token.setAudience(fhirBase);
-  const fhirUser = o.proxyFor && o.patient ? `RelatedPerson/${o.proxyFor.find((l) => l.patient === o.patient)?.relatedPerson}` : o.fhirUser;
-  token.extra = { ...(o.patient ? { patient: o.patient } : {}), ...(fhirUser ? { fhirUser: `${fhirBase}/${fhirUser}` } : {}) };
   return { token: await token.save(), accountId: account._id };
 }
