@@ -107,7 +107,8 @@ export function auditedInteraction(route: FhirInteraction, audit: AuditRecorder)
       interaction: what.interaction,
       ...(what.operation ? { operation: what.operation.slice(0, MAX_NAME_LENGTH) } : {}),
       request: describeRequest(req),
-      resources: facts?.resources ?? (what.target ? [{ reference: what.target.slice(0, MAX_PATH_LENGTH), patients: [] }] : []),
+      // A failed request names what it asked for; an answer says what it touched.
+      resources: facts ? (facts.resources ?? []) : what.target ? [{ reference: what.target.slice(0, MAX_PATH_LENGTH), patients: [] }] : [],
       patients: facts?.patients ?? [],
       status,
     });

@@ -139,6 +139,7 @@ function runOperation(
   const op = OPERATIONS.find((o) => o.name === name);
   if (!op) throw notFound(`The operation $${name.slice(0, 60)} is not known`);
   if (!op.level.includes(level)) throw badRequest(`$${name} cannot be invoked at ${level} level`);
+  if (op.types && target.type && !op.types.includes(target.type)) throw notFound(`The operation $${name} is not offered on ${target.type}`);
   const m = req.method === 'HEAD' ? 'GET' : req.method;
   if (!op.methods.includes(m)) throw methodNotAllowed(`$${name} takes ${op.methods.join(' or ')}`);
   return op.run(services, req, ctx, target);

@@ -3,6 +3,7 @@
 import type { FhirServices } from './services.ts';
 import type { AccessContext, FhirRequest, FhirResponse } from '../types.ts';
 import { validateOperation } from '../ops/validate-operation.ts';
+import { EVERYTHING_DEFINITION, patientEverything } from '../ops/patient-everything.ts';
 
 export type OperationLevel = 'system' | 'type' | 'instance';
 
@@ -10,6 +11,8 @@ export interface OperationDefinitionEntry {
   name: string;
   definition: string;
   level: OperationLevel[];
+  /** Resource types it is offered on (type and instance level); all when absent. */
+  types?: string[];
   methods: Array<FhirRequest['method']>;
   run(
     services: FhirServices,
@@ -27,4 +30,16 @@ export const OPERATIONS: OperationDefinitionEntry[] = [
     methods: ['POST'],
     run: validateOperation,
   },
+  {
+    name: 'everything',
+    definition: EVERYTHING_DEFINITION,
+    level: ['instance'],
+    types: ['Patient'],
+    methods: ['GET', 'POST'],
+    run: patientEverything,
+  },
 ];
+
+/** The operations offered on a resource type (type or instance level). */
+export const operationsOf = (type: string): OperationDefinitionEntry[] =>
+  OPERATIONS.filter((op) => (op.level.includes('type') || op.level.includes('instance')) && (!op.types || op.types.includes(type)));

@@ -7,7 +7,8 @@ import type { AuditRecorder } from '../../audit/audit-record.ts';
 import type { ConditionalClaims } from '../repo/conditional-claims.ts';
 import type { ResourceRepository } from '../repo/resource-repository.ts';
 import type { TransactionJournal } from '../repo/transaction-journal.ts';
-import type { AccessContext, FhirInteraction, StoredResource } from '../types.ts';
+import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
+import type { PreparedSearch } from './search.ts';
 
 export interface ResourceValidation {
   /** All issues (errors and warnings) for a resource, also against extra profiles; nothing thrown. */
@@ -42,6 +43,10 @@ export interface FhirServices {
     type: FhirInteraction;
     system: FhirInteraction;
     compartment: FhirInteraction;
+    /** A search an operation prepared (several types of one compartment, includes). */
+    prepared(req: FhirRequest, ctx: AccessContext, search: PreparedSearch): Promise<FhirResponse>;
+    /** True when the caller may search the type at all. */
+    searchable(type: string, ctx: AccessContext): boolean;
     /** Search parameters per type, for the CapabilityStatement. */
     parametersOf(type: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
   };
