@@ -109,7 +109,9 @@ export function createAccessPolicy(data: AccessData & WriteCheckData): AccessPol
       if (action !== 'read' && action !== 'search' && !view.proxy.act) return NOTHING;
       if (view.proxy.hideSensitive) conds.push(sensitiveExclusion(data.sensitive));
     }
-    if (view.releasedOnly && RESULT_TYPES.has(type) && (action === 'read' || action === 'search')) conds.push(releasedCondition(new Date()));
+    // For every action: a result not released yet is not there for the patient, so a write to it
+    // answers 404 like a result that does not exist (not the 403 of the write rules).
+    if (view.releasedOnly && RESULT_TYPES.has(type)) conds.push(releasedCondition(new Date()));
     if (conds.length === 0) return undefined;
     return conds.length === 1 ? conds[0] : { $and: conds };
   }

@@ -4,6 +4,7 @@ import type { FhirServices } from './services.ts';
 import type { AccessContext, FhirRequest, FhirResponse } from '../types.ts';
 import { validateOperation } from '../ops/validate-operation.ts';
 import { EVERYTHING_DEFINITION, patientEverything } from '../ops/patient-everything.ts';
+import { RELEASE_DEFINITION, releaseResult } from '../ops/result-release-operation.ts';
 
 export type OperationLevel = 'system' | 'type' | 'instance';
 
@@ -37,6 +38,14 @@ export const OPERATIONS: OperationDefinitionEntry[] = [
     types: ['Patient'],
     methods: ['GET', 'POST'],
     run: patientEverything,
+  },
+  {
+    name: 'release',
+    definition: RELEASE_DEFINITION,
+    level: ['instance'],
+    types: ['Observation', 'DiagnosticReport'],
+    methods: ['POST'],
+    run: releaseResult,
   },
 ];
 
