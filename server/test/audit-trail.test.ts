@@ -242,6 +242,32 @@ describe('Audit trail: FHIR interactions', function () {
     });
   });
 
+  it('keeps each AuditEvent as its one version: vread, instance and type history answer it; the system history leaves the trail out', async () => {
+    const rid = requestId('version');
+    await fhirFetch(`${fhirUrl}/Patient?_count=1`, { headers: { 'x-request-id': rid } });
+    const [event] = await eventsOfRequest(fhirUrl, rid);
+    const v1 = await fhirFetch<AuditEvent>(`${fhirUrl}/AuditEvent/${event.id}/_history/1`);
+    expect(v1.status).to.equal(200);
+    expect(v1.body).to.deep.equal(event);
+    expect((await fhirFetch(`${fhirUrl}/AuditEvent/${event.id}/_history/2`)).status).to.equal(404);
+    const instance = await fhirFetch<Bundle>(`${fhirUrl}/AuditEvent/${event.id}/_history`);
+    expect(instance.body.total).to.equal(1);
+    expect(instance.body.entry?.map((e) => e.resource?.id)).to.deep.equal([event.id]);
+
+    // Type history: newest first, paged with next links like any history.
+    const first = await fhirFetch<Bundle>(`${fhirUrl}/AuditEvent/_history?_count=2`);
+    expect(first.body.entry).to.have.length(2);
+    const next = first.body.link?.find((l) => l.relation === 'next')?.url;
+    const second = await fhirFetch<Bundle>(next!);
+    const times = [...first.body.entry!, ...second.body.entry!].map((e) => Date.parse(e.response!.lastModified!));
+    expect(times).to.deep.equal([...times].sort((x, y) => y - x));
+    const ids = [...first.body.entry!, ...second.body.entry!].map((e) => e.resource!.id);
+    expect(new Set(ids).size).to.equal(ids.length);
+
+    const system = await fhirFetch<Bundle>(`${fhirUrl}/_history?_count=200`);
+    expect(system.body.entry?.filter((e) => e.resource?.resourceType === 'AuditEvent')).to.deep.equal([]);
+  });
+
   it('is searchable by patient, newest first', async () => {
     const patient = await newPatient('Trailed');
     for (let i = 0; i < 3; i++) await fhirFetch(`${fhirUrl}/Patient/${patient.id}`);

@@ -13,6 +13,12 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from 'fhir/r4';
 import type { AccountAuditRecord, AuditActor, AuditRecord, GapAuditRecord, RestAuditRecord, TokenAuditRecord } from './audit-record.ts';
 
+// Codes used (their displays are left out, see code()): DICOM 110153 Source Role ID (the client
+// app), 110152 Destination Role ID (this server), 110114 User Authentication, 110122 Login,
+// 110123 Logout, 110137 User Security Attributes Changed, 110113 Security Alert; v3
+// ParticipationType IRCP information recipient, AUT author; audit-entity-type 1 Person, 2 System
+// Object; object-role 1 Patient, 4 Domain Resource, 13 Security Resource, 24 Query;
+// security-source-type 4 Application Server.
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
 const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
@@ -34,7 +40,11 @@ export interface AuditContext {
   accountFhirUser(accountId: string): string | undefined;
 }
 
-const code = (system: string, c: string, display?: string): Coding => (display ? { system, code: c, display } : { system, code: c });
+/**
+ * A coding without its display: every event is stored and indexed, and most of a trail is codes
+ * repeated millions of times; the code systems give the displays (a third of the event's size).
+ */
+const code = (system: string, c: string): Coding => ({ system, code: c });
 
 const ACTIONS: Partial<Record<RestAuditRecord['interaction'], AuditEvent['action']>> = {
   create: 'C',
@@ -55,7 +65,7 @@ function outcomeOf(status: number): AuditEvent['outcome'] {
 function clientAgent(actor: AuditActor, ctx: AuditContext, requestor: boolean): AuditEventAgent | undefined {
   if (!actor.clientId) return undefined;
   const agent: AuditEventAgent = {
-    type: { coding: [code(DCM, '110153', 'Source Role ID')] },
+    type: { coding: [code(DCM, '110153')] },
     who: { identifier: { system: `${ctx.baseUrl}/auth/clients`, value: actor.clientId }, display: ctx.clientName(actor.clientId) ?? actor.clientId },
     requestor,
   };
@@ -78,7 +88,7 @@ function personAgent(actor: AuditActor, ctx: AuditContext, role: Coding): AuditE
 
 function serverAgent(ctx: AuditContext): AuditEventAgent {
   return {
-    type: { coding: [code(DCM, '110152', 'Destination Role ID')] },
+    type: { coding: [code(DCM, '110152')] },
     who: { display: 'FHIR server' },
     requestor: false,
     network: { address: `${ctx.baseUrl}/fhir`, type: '5' },
@@ -96,30 +106,30 @@ function agents(actor: AuditActor, ctx: AuditContext, personRole: Coding): Audit
 }
 
 function source(ctx: AuditContext): AuditEvent['source'] {
-  return { site: ctx.baseUrl, observer: { display: 'health-records FHIR server' }, type: [code(SOURCE_TYPE, '4', 'Application Server')] };
+  return { site: ctx.baseUrl, observer: { display: 'health-records FHIR server' }, type: [code(SOURCE_TYPE, '4')] };
 }
 
 const patientEntity = (id: string): AuditEventEntity => ({
   what: { reference: `Patient/${id}` },
-  type: code(ENTITY_TYPE, '1', 'Person'),
-  role: code(OBJECT_ROLE, '1', 'Patient'),
+  type: code(ENTITY_TYPE, '1'),
+  role: code(OBJECT_ROLE, '1'),
 });
 
 const resourceEntity = (reference: string): AuditEventEntity => ({
   what: { reference },
-  type: code(ENTITY_TYPE, '2', 'System Object'),
-  role: code(OBJECT_ROLE, '4', 'Domain Resource'),
+  type: code(ENTITY_TYPE, '2'),
+  role: code(OBJECT_ROLE, '4'),
 });
 
 const queryEntity = (description: string): AuditEventEntity => ({
-  type: code(ENTITY_TYPE, '2', 'System Object'),
-  role: code(OBJECT_ROLE, '24', 'Query'),
+  type: code(ENTITY_TYPE, '2'),
+  role: code(OBJECT_ROLE, '24'),
   description,
 });
 
 const securityEntity = (description: string): AuditEventEntity => ({
-  type: code(ENTITY_TYPE, '2', 'System Object'),
-  role: code(OBJECT_ROLE, '13', 'Security Resource'),
+  type: code(ENTITY_TYPE, '2'),
+  role: code(OBJECT_ROLE, '13'),
   description,
 });
 
@@ -146,14 +156,14 @@ function byPatient(patients: readonly string[], resources: RestAuditRecord['reso
 const READ_LIKE = new Set(['read', 'vread', 'history-instance']);
 
 function restEvents(r: RestAuditRecord, ctx: AuditContext): AuditEvent[] {
-  const subtype = [code(INTERACTION, r.interaction, r.interaction)];
+  const subtype = [code(INTERACTION, r.interaction)];
   if (r.operation) subtype.push(code(AUDIT_SUBTYPE_SYSTEM, `$${r.operation}`));
   const action = ACTIONS[r.interaction] ?? 'E';
   const writes = action === 'C' || action === 'U' || action === 'D';
-  const personRole = writes ? code(PARTICIPATION, 'AUT', 'author') : code(PARTICIPATION, 'IRCP', 'information recipient');
+  const personRole = writes ? code(PARTICIPATION, 'AUT') : code(PARTICIPATION, 'IRCP');
   const base: Omit<AuditEvent, 'entity'> = {
     resourceType: 'AuditEvent',
-    type: code(EVENT_TYPE, 'rest', 'Restful Operation'),
+    type: code(EVENT_TYPE, 'rest'),
     subtype,
     action,
     recorded: r.at.toISOString(),
@@ -173,12 +183,6 @@ function restEvents(r: RestAuditRecord, ctx: AuditContext): AuditEvent[] {
   });
 }
 
-const TOKEN_SUBTYPES: Record<TokenAuditRecord['event'], string> = {
-  'token-issued': 'An access token was issued',
-  'token-refused': 'A token request was refused',
-  'token-revoked': 'A token was revoked',
-};
-
 function tokenEvent(r: TokenAuditRecord, ctx: AuditContext): AuditEvent {
   const entity: AuditEventEntity[] = [];
   if (r.patient) entity.push(patientEntity(r.patient));
@@ -186,12 +190,12 @@ function tokenEvent(r: TokenAuditRecord, ctx: AuditContext): AuditEvent {
   if (details) entity.push(securityEntity(details));
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
-    type: code(DCM, '110114', 'User Authentication'),
-    subtype: [code(AUDIT_SUBTYPE_SYSTEM, r.event, TOKEN_SUBTYPES[r.event])],
+    type: code(DCM, '110114'),
+    subtype: [code(AUDIT_SUBTYPE_SYSTEM, r.event)],
     action: 'E',
     recorded: r.at.toISOString(),
     outcome: r.event === 'token-refused' ? '4' : '0',
-    agent: agents(r.actor, ctx, code(PARTICIPATION, 'IRCP', 'information recipient')),
+    agent: agents(r.actor, ctx, code(PARTICIPATION, 'IRCP')),
     source: source(ctx),
   };
   if (r.error) event.outcomeDesc = r.error;
@@ -200,10 +204,10 @@ function tokenEvent(r: TokenAuditRecord, ctx: AuditContext): AuditEvent {
 }
 
 const SIGN_IN_EVENTS: Record<string, Coding | undefined> = {
-  'sign-in': code(DCM, '110122', 'Login'),
-  'sign-in-failed': code(DCM, '110122', 'Login'),
-  'second-factor-failed': code(DCM, '110122', 'Login'),
-  'sign-out': code(DCM, '110123', 'Logout'),
+  'sign-in': code(DCM, '110122'),
+  'sign-in-failed': code(DCM, '110122'),
+  'second-factor-failed': code(DCM, '110122'),
+  'sign-out': code(DCM, '110123'),
 };
 const FAILURES = new Set(['sign-in-failed', 'second-factor-failed']);
 
@@ -213,9 +217,9 @@ function accountEvent(r: AccountAuditRecord, ctx: AuditContext): AuditEvent {
   if (signIn) subtype.unshift(signIn);
   const agent: AuditEventAgent[] = [];
   const acting = r.actorAccountId && r.actorAccountId !== r.accountId ? r.actorAccountId : undefined;
-  const account = personAgent({ accountId: r.accountId, address: acting ? undefined : r.address }, ctx, code(PARTICIPATION, 'IRCP', 'information recipient'));
+  const account = personAgent({ accountId: r.accountId, address: acting ? undefined : r.address }, ctx, code(PARTICIPATION, 'IRCP'));
   if (acting) {
-    const actor = personAgent({ accountId: acting, address: r.address }, ctx, code(PARTICIPATION, 'AUT', 'author'));
+    const actor = personAgent({ accountId: acting, address: r.address }, ctx, code(PARTICIPATION, 'AUT'));
     if (actor) agent.push(actor);
     if (account) agent.push({ ...account, requestor: false });
   } else if (account) {
@@ -232,7 +236,7 @@ function accountEvent(r: AccountAuditRecord, ctx: AuditContext): AuditEvent {
   if (r.method) entity.push(securityEntity(`method=${r.method}`));
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
-    type: signIn ? code(DCM, '110114', 'User Authentication') : code(DCM, '110137', 'User Security Attributes Changed'),
+    type: signIn ? code(DCM, '110114') : code(DCM, '110137'),
     subtype,
     action: 'E',
     recorded: r.at.toISOString(),
@@ -248,7 +252,7 @@ function accountEvent(r: AccountAuditRecord, ctx: AuditContext): AuditEvent {
 function gapEvent(r: GapAuditRecord, ctx: AuditContext): AuditEvent {
   return {
     resourceType: 'AuditEvent',
-    type: code(DCM, '110113', 'Security Alert'),
+    type: code(DCM, '110113'),
     subtype: [code(AUDIT_SUBTYPE_SYSTEM, 'audit-records-lost')],
     action: 'E',
     recorded: r.at.toISOString(),
