@@ -49,11 +49,14 @@ export interface LoadPlan {
   connections: number;
   /** Builds each request (method, path, body); called once per request sent. */
   next: () => AutocannonRequest;
+  /** Headers every request carries besides the JSON ones (an Authorization header). */
+  headers?: Record<string, string>;
 }
 
 const JSON_HEADERS = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
 
 export function runLoad(plan: LoadPlan): Promise<LoadRun> {
+  const headers = { ...JSON_HEADERS, ...plan.headers };
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
     const instance = autocannon(
@@ -62,7 +65,7 @@ export function runLoad(plan: LoadPlan): Promise<LoadRun> {
         connections: plan.connections,
         duration: plan.seconds,
         timeout: 30,
-        requests: [{ headers: JSON_HEADERS, setupRequest: (req) => ({ ...req, ...plan.next(), headers: JSON_HEADERS }) }],
+        requests: [{ headers, setupRequest: (req) => ({ ...req, ...plan.next(), headers }) }],
       },
       (err, r) => {
         if (err) return reject(err);

@@ -54,6 +54,9 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('etag', false); // FHIR ETags are version ids, set by the router
   app.set('query parser', 'simple');
+  // Behind a TLS-terminating proxy (TRUST_PROXY), req.ip is the client's address from
+  // X-Forwarded-For (the audit trail records it); otherwise the socket's.
+  app.set('trust proxy', config.trustProxy);
   const securityHeaders = staticHeaders(helmet());
 
   // One middleware for what every request gets (each layer costs every request a pass through

@@ -73,6 +73,26 @@ export interface ServerConfig {
   clinic: { name: string; color: string };
   access: AccessConfig;
   mail: MailConfig;
+  audit: AuditConfig;
+}
+
+/**
+ * The audit trail (audit/): every access, sign-in, token and release recorded as an AuditEvent,
+ * written in batches off the request path.
+ */
+export interface AuditConfig {
+  /**
+   * AUDIT_ENABLED (default true). false stops the audit writer only (authentication and access
+   * rules stay as they are); it exists so that benchmarks can measure what auditing costs, and
+   * must not be used in production.
+   */
+  enabled: boolean;
+  /** AUDIT_FLUSH_MS: longest wait before queued records are written. */
+  flushMs: number;
+  /** AUDIT_BATCH_SIZE: AuditEvents per bulk write; a full batch is written at once. */
+  batchSize: number;
+  /** AUDIT_QUEUE_LIMIT: records queued at most; while full, FHIR requests answer 503. */
+  queueLimit: number;
 }
 
 export interface AccessConfig {
@@ -243,6 +263,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     access: {
       releaseDelays: parseReleaseDelays(env.RESULT_RELEASE_DELAYS || DEFAULT_RELEASE_DELAYS),
       adolescentSensitiveClasses: env.ADOLESCENT_SENSITIVE_CLASSES ? env.ADOLESCENT_SENSITIVE_CLASSES.split(',').map((c) => c.trim()).filter(Boolean) : undefined,
+    },
+    audit: {
+      enabled: booleanFrom('AUDIT_ENABLED', env.AUDIT_ENABLED, true),
+      flushMs: intBetween('AUDIT_FLUSH_MS', env.AUDIT_FLUSH_MS, 200, 10, 10_000),
+      batchSize: intBetween('AUDIT_BATCH_SIZE', env.AUDIT_BATCH_SIZE, 500, 1, 5_000),
+      queueLimit: intBetween('AUDIT_QUEUE_LIMIT', env.AUDIT_QUEUE_LIMIT, 20_000, 100, 1_000_000),
     },
     clinic: {
       name: env.CLINIC_NAME || 'Riverbend Health',

@@ -31,6 +31,9 @@ import { ensureAllSearchIndexes } from './fhir/search/search-indexes.ts';
 import { createSearch } from './fhir/router/search.ts';
 import { forgetKeyHints, KeyHints, wantsKeyHints } from './fhir/search/key-hints.ts';
 import { createValidator } from './fhir/validate/index.ts';
+import { AuditTrail, NO_AUDIT } from './audit/audit-trail.ts';
+import { accountAuditEvents } from './audit/account-events.ts';
+import type { AuditEvent } from 'fhir/r4';
 
 /** How long shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -48,6 +51,8 @@ export interface RunningServer {
   auth: AuthServer;
   /** Accounts, their sessions, mail and security events (the pages' and admin's services). */
   accounts: AccountServices;
+  /** The audit trail's writer (absent with AUDIT_ENABLED=false). */
+  audit?: AuditTrail;
   /** Stops accepting requests, finishes the ones in flight, then closes the database. */
   close(): Promise<void>;
 }
@@ -122,6 +127,27 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       restrict: (type, ctx) => access.condition(ctx, type, 'search'),
       assertSearchable: (type, ctx) => void access.restriction(ctx, type, 'search'),
     });
+    const accounts = new AccountStore(database.db, async (type, id) => (await repo.find(type, id))?.resource as Record<string, unknown> | undefined);
+    await accounts.ensureIndexes();
+    // The audit trail names apps and people; the client registry belongs to the authorization
+    // server, built below (the trail looks names up only when it writes, after start-up).
+    let authServer: AuthServer | undefined;
+    const audit = config.audit.enabled
+      ? new AuditTrail(
+          {
+            buildDocument: (event, id) => repo.buildDocument(event as AuditEvent, id, 1, new Date()),
+            insert: (docs) => repo.insertNew('AuditEvent', docs),
+          },
+          {
+            clientName: async (clientId) => (await authServer?.services.clients.get(clientId))?.name,
+            accountFhirUser: async (accountId) => (await accounts.find(accountId))?.fhirUser,
+          },
+          config.baseUrl,
+          config.audit,
+          log,
+        )
+      : undefined;
+    if (!audit) log.warn('the audit trail is off (AUDIT_ENABLED=false): accesses are not recorded');
     const services: FhirServices = {
       config,
       log,
@@ -129,6 +155,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       journal,
       conditionalClaims,
       access,
+      audit: audit ?? NO_AUDIT,
       validation: {
         validate: (resource, profiles) => validator.validate(resource, { profiles }),
         assertValid: (resource) => void validator.assertValid(resource),
@@ -137,8 +164,6 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       search: search.interactions,
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
-    const accounts = new AccountStore(database.db, async (type, id) => (await repo.find(type, id))?.resource as Record<string, unknown> | undefined);
-    await accounts.ensureIndexes();
     // TTL indexes expire authorization records where the database has them (not FerretDB 1.x).
     const ferretDb = await wantsKeyHints(database.db, 'auto');
     // Sign-in sessions of the pages; the authorization server's sessions follow them.
@@ -158,11 +183,21 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       accountSessionCookie: SESSION_COOKIE,
       patientExists: async (id) => (await records.read('Patient', id)) !== undefined,
       mountPages: async (router, authServices) => {
-        accountServices = await createAccountServices({ config, log, db: database.db, box: authServices.box, accounts, records });
+        accountServices = await createAccountServices({
+          config,
+          log,
+          db: database.db,
+          box: authServices.box,
+          accounts,
+          records,
+          ...(audit ? { audit: accountAuditEvents(audit) } : {}),
+        });
         mountAdminApi(router, adminContext(config, database.db, accounts, accountServices), createBearerCheck(database.db, accounts, `${config.baseUrl}/fhir`));
         return mountPages(router, authServices, accountServices, accounts);
       },
+      audit: services.audit,
     });
+    authServer = auth;
     const app = createApp({
       config,
       log,
@@ -193,6 +228,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       services,
       auth,
       accounts: accountServices!,
+      audit,
       async close() {
         journal.stopSweeping();
         auth.close();
@@ -208,6 +244,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
           });
           server.closeIdleConnections();
         });
+        // What the finished requests recorded is written before the database goes.
+        await audit?.close();
         await database.close();
       },
     };

@@ -113,7 +113,9 @@ export function createAccessPolicy(data: AccessData & WriteCheckData): AccessPol
       if (action !== 'read' && action !== 'search' && !view.proxy.act) return NOTHING;
       if (view.proxy.hideSensitive) conds.push(sensitiveExclusion(data.sensitive));
     }
-    if (view.releasedOnly && RESULT_TYPES.has(type) && (action === 'read' || action === 'search')) conds.push(releasedCondition(new Date()));
+    // For every action: a result not released yet is not there for the patient, so a write to it
+    // answers 404 like a result that does not exist (not the 403 of the write rules).
+    if (view.releasedOnly && RESULT_TYPES.has(type)) conds.push(releasedCondition(new Date()));
     if (conds.length === 0) return undefined;
     return conds.length === 1 ? conds[0] : { $and: conds };
   }
@@ -124,6 +126,10 @@ export function createAccessPolicy(data: AccessData & WriteCheckData): AccessPol
       return ctx.view;
     },
     restriction(ctx, type, action) {
+      // The audit trail is written by the server alone (audit/); through the API it is read-only.
+      if (type === 'AuditEvent' && action !== 'read' && action !== 'search' && viewOf(ctx).role !== 'server') {
+        throw forbidden('The audit trail cannot be changed through the API: AuditEvents are recorded by the server');
+      }
       const decided = decide(ctx, type, action);
       if (decided === 'no-scope') {
         throw forbidden(`The access token has no scope that allows ${action} on ${type}`);

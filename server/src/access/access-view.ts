@@ -4,7 +4,7 @@
 // Proxy grants are read on every request, so revoking or ending a Consent cuts access at once.
 import type { Document } from 'mongodb';
 import type { AccessContext } from '../fhir/types.ts';
-import { PARENT_RELATIONSHIPS, type SensitiveDefinition } from './data-classes.ts';
+import { DATA_CLASSES, PARENT_RELATIONSHIPS, type SensitiveDefinition } from './data-classes.ts';
 import { matchingScopes, scopeQueries, type AccessAction } from './scope-match.ts';
 import type { ScopeContext } from './smart-scopes.ts';
 
@@ -102,7 +102,13 @@ export async function proxyGrant(data: AccessData, patientId: string, relatedPer
     if ((provision?.action ?? []).some((a) => (a.coding ?? []).some((c) => c.code === 'correct'))) act = true;
   }
   if (types.size === 0) return undefined;
-  return { patient: patientId, relatedPerson: relatedPersonId, types, act, hideSensitive: parent && age !== undefined && age >= 12 && age < 18 };
+  const hideSensitive = parent && age !== undefined && age >= 12 && age < 18;
+  // The record class (all of its types granted) includes "who accessed the record": the part of
+  // the audit trail about this patient. AuditEvent is not a class a Consent names by itself. Not
+  // for a parent of an adolescent: the trail would show who looked at what they may not see
+  // (a visit to a sexual-health clinic's staff, a psychiatrist reading the record).
+  if (!hideSensitive && DATA_CLASSES.record.every((t) => types.has(t))) types.add('AuditEvent');
+  return { patient: patientId, relatedPerson: relatedPersonId, types, act, hideSensitive };
 }
 
 /**

@@ -54,7 +54,9 @@ export function releaseTime(resource: Resource, delays: ReleaseDelays): Date | u
   let hours: number | null = 0;
   const known = codes.filter((c) => delays.has(c));
   for (const code of known.length > 0 ? known : ['*']) {
-    const delay = delays.get(code) ?? 0;
+    // null is "only on release" (never by itself): it must not turn into 0 (`?? 0` did).
+    const delay = delays.get(code);
+    if (delay === undefined) continue;
     if (delay === null) hours = null;
     else if (hours !== null) hours = Math.max(hours, delay);
   }

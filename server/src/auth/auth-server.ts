@@ -6,6 +6,8 @@ import type { Db } from 'mongodb';
 import type Provider from 'oidc-provider';
 import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { AuditRecorder } from '../audit/audit-record.ts';
+import { auditTokenEndpoints } from '../audit/token-events.ts';
 import type { AccountDirectory } from './account-directory.ts';
 import { createBearerCheck, type BearerCheck } from './bearer-tokens.ts';
 import { ClientRegistry } from './clients.ts';
@@ -72,6 +74,8 @@ export interface AuthServerOptions {
   accountSessionCookie?: string;
   /** Whether a Patient exists (staff patient picker). */
   patientExists?: (id: string) => Promise<boolean>;
+  /** The audit trail: tokens issued, refused and revoked are recorded in it. */
+  audit?: AuditRecorder;
 }
 
 export async function createAuthServer(options: AuthServerOptions): Promise<AuthServer> {
@@ -94,8 +98,8 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   });
 
   let keySet: KeySet = await keys.load();
-  const build = () =>
-    createProvider({
+  const build = () => {
+    const built = createProvider({
       config,
       db,
       keys: keySet,
@@ -107,6 +111,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       accountSessionCookie: options.accountSessionCookie,
       patientExists: options.patientExists,
     });
+    if (options.audit) auditTokenEndpoints(built, options.audit, fhirBase);
+    return built;
+  };
   let provider = build();
   let callback = provider.callback();
 

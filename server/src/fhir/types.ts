@@ -26,6 +26,20 @@ export interface FhirResponse {
   body?: Resource;
   /** Response headers such as ETag, Last-Modified, Location, Content-Location. */
   headers?: Record<string, string>;
+  /** What the interaction touched, for the audit trail (audit/); never sent to the client. */
+  audit?: AuditFacts;
+}
+
+/**
+ * What an interaction read or changed, as the audit trail records it: references and patients
+ * only, never contents. Filled from what the interaction already holds (stored documents carry
+ * their patients as the partition key), so auditing costs the request no extra reads.
+ */
+export interface AuditFacts {
+  /** Resources read or written one by one (read, vread, writes, transaction entries). */
+  resources?: Array<{ reference: string; patients: readonly string[] }>;
+  /** Patients whose records the answer holds resources of (searches, history, $everything). */
+  patients?: readonly string[];
 }
 
 /**
@@ -52,6 +66,8 @@ export interface AccessContext {
   encounter?: string;
   /** The OAuth client the token was issued to. */
   clientId?: string;
+  /** The client's network address (through the trusted proxy when configured), for the audit trail. */
+  address?: string;
   /** What this caller may see, worked out once per request by access/ (access-view.ts). */
   view?: AccessView;
 }
@@ -63,6 +79,8 @@ export interface StoredResource<T extends Resource = Resource> {
   resource: T & { id: string; meta: { versionId: string; lastUpdated: string } };
   versionId: number;
   lastUpdated: Date;
+  /** The patients whose compartments hold it (its partition key), when the stored form said. */
+  patients?: readonly string[];
 }
 
 /** First value of a query parameter, if present. */

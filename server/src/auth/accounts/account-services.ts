@@ -8,7 +8,7 @@ import { AccountSessions } from './account-sessions.ts';
 import { AccountStore } from './account-store.ts';
 import { createMailer, type Mailer } from './mailer.ts';
 import { OneTimeSecrets } from './one-time-secrets.ts';
-import { StoredSecurityEvents } from './security-events.ts';
+import { StoredSecurityEvents, type SecurityEvents } from './security-events.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
 
 /** Medical record numbers: Patient.identifier with this system. */
@@ -39,13 +39,14 @@ export interface AccountServices {
   records: PatientRecords;
 }
 
-export async function createAccountServices(o: { config: ServerConfig; log: Logger; db: Db; box: SecretBox; accounts: AccountStore; records: PatientRecords; mailer?: Mailer }): Promise<AccountServices> {
+export async function createAccountServices(o: { config: ServerConfig; log: Logger; db: Db; box: SecretBox; accounts: AccountStore; records: PatientRecords; mailer?: Mailer; audit?: SecurityEvents }): Promise<AccountServices> {
   const sessions = new AccountSessions(o.db, { idleMinutes: o.config.auth.sessionIdleMinutes, maxHours: o.config.auth.sessionMaxHours });
-  const events = new StoredSecurityEvents(o.db, o.log);
+  const events = new StoredSecurityEvents(o.db, o.log, o.audit);
   const secrets = new OneTimeSecrets(o.db);
   await Promise.all([sessions.ensureIndexes(), events.ensureIndexes(), secrets.ensureIndexes()]);
+  const { audit: _audit, ...rest } = o;
   return {
-    ...o,
+    ...rest,
     sessions,
     events,
     secrets,

@@ -62,9 +62,11 @@ export interface SecurityEvents {
 export class StoredSecurityEvents implements SecurityEvents {
   private readonly events: Collection<StoredSecurityEvent>;
 
+  /** also: where the same events go too (the audit trail, audit/account-events.ts). */
   constructor(
     db: Db,
     private readonly log: Logger,
+    private readonly also?: SecurityEvents,
   ) {
     this.events = db.collection<StoredSecurityEvent>(SECURITY_EVENTS_COLLECTION);
   }
@@ -81,6 +83,13 @@ export class StoredSecurityEvents implements SecurityEvents {
       await this.events.insertOne(doc);
     } catch (err) {
       this.log.error({ err: { name: (err as Error).name }, event: event.type }, 'recording a security event failed');
+    }
+    if (this.also) {
+      try {
+        await this.also.record(defined);
+      } catch (err) {
+        this.log.error({ err: { name: (err as Error).name }, event: event.type }, 'auditing a security event failed');
+      }
     }
   }
 

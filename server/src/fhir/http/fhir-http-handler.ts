@@ -175,6 +175,8 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
       try {
         // The token is checked before a body is read: a caller without one sends nothing further.
         ctx = await callerOf(req, requestIdOf(res));
+        // From where, for the audit trail (the trusted proxy's X-Forwarded-For when configured).
+        if (req.ip) ctx.address = req.ip;
       } catch (err) {
         await send(res, req, errorResponse(err, options.log, requestIdOf(res)), false, headers);
         return;

@@ -10,6 +10,7 @@ import type { StoredResource } from '../types.ts';
 import {
   HISTORY_COLLECTION,
   historyId,
+  UNVERSIONED_TYPES,
   type CurrentDocument,
   type HistoryDocument,
   type ResourceIndexer,
@@ -87,8 +88,15 @@ function withId(id: string, condition: Document | undefined): Filter<CurrentDocu
   return ('_id' in condition || '$and' in condition ? { $and: [{ _id: id }, condition] } : { _id: id, ...condition }) as Filter<CurrentDocument>;
 }
 
-export function toStoredResource(doc: { resource: Resource; vid: number; ts: Date }): StoredResource {
-  return { resource: doc.resource as StoredResource['resource'], versionId: doc.vid, lastUpdated: doc.ts };
+const NO_PATIENTS: readonly string[] = Object.freeze([]);
+
+/** The patients whose compartments hold a stored document (its partition key fields). */
+export function patientsOf(doc: { patient?: string; patients?: string[] }): readonly string[] {
+  return doc.patients ?? (doc.patient ? [doc.patient] : NO_PATIENTS);
+}
+
+export function toStoredResource(doc: { resource: Resource; vid: number; ts: Date; patient?: string; patients?: string[] }): StoredResource {
+  return { resource: doc.resource as StoredResource['resource'], versionId: doc.vid, lastUpdated: doc.ts, patients: patientsOf(doc) };
 }
 
 export class ResourceRepository {
@@ -217,13 +225,18 @@ export class ResourceRepository {
   }
 
   async vread(type: string, id: string, vid: number, condition?: Document): Promise<StoredResource> {
+    if (UNVERSIONED_TYPES.has(type)) {
+      const doc = await this.current(type).findOne(withId(id, condition));
+      if (!doc || doc.vid !== vid) throw notFound(`${type}/${id} has no version ${vid}`);
+      return toStoredResource(doc);
+    }
     // A restricted caller sees the versions of a resource it sees now.
     if (condition && !(await this.current(type).findOne(withId(id, condition), { projection: { _id: 1 } }))) {
       throw notFound(`${type}/${id} has no version ${vid}`);
     }
     const entry = await this.history.findOne({ _id: historyId(type, id, vid) });
     if (!entry || this.visibility.isHidden(entry.tx)) throw notFound(`${type}/${id} has no version ${vid}`);
-    if (entry.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts });
+    if (entry.resource) return toStoredResource({ resource: entry.resource, vid: entry.vid, ts: entry.ts, patient: entry.patient });
     throw gone(`${type}/${id} version ${vid} is a deletion`);
   }
 
@@ -237,6 +250,31 @@ export class ResourceRepository {
     const claim: Claim = { type, id, vid: 1, entry, doc, created: true };
     await this.makeCurrent(claim);
     return toStoredResource(doc!);
+  }
+
+  /**
+   * Stores version 1 of many new resources of one type at once (the audit trail's batches): one
+   * bulk insert of their history entries, then one of their current documents. The documents
+   * come from buildDocument with fresh ids, so a batch that failed half-way can be stored again
+   * as it is: what already landed is a duplicate key and is skipped, nothing is stored twice.
+   */
+  async insertNew(type: string, docs: CurrentDocument[], method: WriteMethod = 'POST'): Promise<void> {
+    if (docs.length === 0) return;
+    await this.prepareType(type);
+    for (const doc of docs) assertStorable(`${type}/${doc._id}`, doc);
+    const entries: HistoryDocument[] = docs.map((doc) => {
+      const entry: HistoryDocument = { _id: historyId(type, doc._id, 1), type, id: doc._id, vid: 1, ts: doc.ts, method, resource: doc.resource };
+      if (doc.patient) entry.patient = doc.patient;
+      return entry;
+    });
+    if (!UNVERSIONED_TYPES.has(type)) {
+      try {
+        await this.history.insertMany(entries, { ordered: false });
+      } catch (err) {
+        if (!isDuplicateKeyOnly(err)) throw err;
+      }
+    }
+    await this.makeAllCurrent(docs.map((doc, i) => ({ type, id: doc._id, vid: 1, entry: entries[i], doc, created: true })));
   }
 
   /**
@@ -456,6 +494,11 @@ export class ResourceRepository {
    * `beforeVid` continues a page: only versions older than it.
    */
   async instanceHistory(type: string, id: string, count: number, since?: Date, beforeVid?: number): Promise<HistoryDocument[]> {
+    if (UNVERSIONED_TYPES.has(type)) {
+      const doc = await this.current(type).findOne({ _id: id });
+      const entry = doc && asHistoryEntry(type, doc);
+      return entry && count > 0 && (!since || entry.ts > since) && (beforeVid === undefined || entry.vid < beforeVid) ? [entry] : [];
+    }
     const newest = await this.countVersions(type, id);
     const top = Math.min(newest, beforeVid !== undefined ? beforeVid - 1 : newest);
     const vids = Array.from({ length: Math.max(0, Math.min(count, top)) }, (_, i) => top - i);
@@ -465,6 +508,7 @@ export class ResourceRepository {
 
   /** Number of versions of one resource readers may see (versions are numbered without gaps). */
   async countVersions(type: string, id: string): Promise<number> {
+    if (UNVERSIONED_TYPES.has(type)) return (await this.current(type).findOne({ _id: id }, { projection: { vid: 1 } }))?.vid ?? 0;
     const current = await this.current(type).findOne({ _id: id }, { projection: { vid: 1 } });
     const latest = await this.latestVersion(type, id, current?.vid ?? 0);
     if (!latest) return 0;
@@ -474,6 +518,7 @@ export class ResourceRepository {
 
   /** Versions newest first, keyset-paged on (ts, _id); `condition` restricts the entries (access). */
   async historyPage(query: HistoryQuery, condition?: Document): Promise<HistoryDocument[]> {
+    if (query.type && UNVERSIONED_TYPES.has(query.type)) return this.unversionedPage(query.type, query, condition);
     const filter = this.historyFilter(query);
     if (condition) Object.assign(filter, { $and: [...((filter.$and as Filter<HistoryDocument>[]) ?? []), condition] });
     const and: Filter<HistoryDocument>[] = [];
@@ -488,10 +533,28 @@ export class ResourceRepository {
   }
 
   async countHistory(query: Omit<HistoryQuery, 'before' | 'count'>, condition?: Document): Promise<number> {
+    if (query.type && UNVERSIONED_TYPES.has(query.type)) {
+      const and: Document[] = [condition, query.since && { ts: { $gt: query.since } }].filter((c): c is Document => Boolean(c));
+      return this.current(query.type).countDocuments(and.length ? { $and: and } : {});
+    }
     const filter = this.historyFilter(query);
     if (query.since) filter.ts = { $gt: query.since };
     if (condition) filter.$and = [condition];
     return this.history.countDocuments(filter);
+  }
+
+  /** The type history of an unversioned type: its current documents, newest first, on the same keyset. */
+  private async unversionedPage(type: string, query: HistoryQuery, condition?: Document): Promise<HistoryDocument[]> {
+    const and: Document[] = [];
+    if (condition) and.push(condition);
+    if (query.since) and.push({ ts: { $gt: query.since } });
+    if (query.before) {
+      // History cursors name entries Type/id/vid; the current document's _id is the id.
+      const id = query.before.key.split('/')[1] ?? '';
+      and.push({ $or: [{ ts: { $lt: query.before.ts } }, { ts: query.before.ts, _id: { $lt: id } }] });
+    }
+    const docs = await this.current(type).find(and.length ? { $and: and } : {}).sort({ ts: -1, _id: -1 }).limit(query.count).toArray();
+    return docs.map((doc) => asHistoryEntry(type, doc));
   }
 
   /** Type/id scope of a history query, without the entries of running transactions. */
@@ -503,6 +566,13 @@ export class ResourceRepository {
     if (hidden.length > 0) filter.tx = { $nin: hidden };
     return filter;
   }
+}
+
+/** The history entry an unversioned resource's current document stands for (its version 1). */
+function asHistoryEntry(type: string, doc: CurrentDocument): HistoryDocument {
+  const entry: HistoryDocument = { _id: historyId(type, doc._id, doc.vid), type, id: doc._id, vid: doc.vid, ts: doc.ts, method: 'POST', resource: doc.resource };
+  if (doc.patient) entry.patient = doc.patient;
+  return entry;
 }
 
 /** A refusal that repeating the same write cannot change (as opposed to a lost connection). */

@@ -58,6 +58,15 @@ export interface HistoryDocument {
 }
 
 export const HISTORY_COLLECTION = 'history';
+
+/**
+ * Types whose resources are written once and never changed: the audit trail. Their current
+ * document is their only version, so no history entry is kept beside it (one AuditEvent per
+ * access: a copy of each would double the largest collection and the cost of every access).
+ * vread and instance history answer from the current document, type history pages over the
+ * current collection, and the system history leaves them out.
+ */
+export const UNVERSIONED_TYPES: ReadonlySet<string> = new Set(['AuditEvent']);
 export const JOURNAL_COLLECTION = 'journal';
 
 export const historyId = (type: string, id: string, vid: number) => `${type}/${id}/${vid}`;

@@ -43,7 +43,7 @@ function smartSecurity(baseUrl: string): CapabilityStatementRestSecurity {
     description: 'Every request except this CapabilityStatement needs an access token (Authorization: Bearer). See .well-known/smart-configuration.',
   };
 }
-import { OPERATIONS } from './operations.ts';
+import { OPERATIONS, operationsOf } from './operations.ts';
 
 const SOFTWARE_VERSION = '0.1.0';
 
@@ -115,7 +115,7 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
       conditionalUpdate: conditional,
       conditionalDelete: conditional ? 'single' : 'not-supported',
       referencePolicy: ['literal', 'local'],
-      operation: OPERATIONS.filter((op) => op.level.includes('type') || op.level.includes('instance')).map((op) => ({
+      operation: operationsOf(type).map((op) => ({
         name: op.name,
         definition: op.definition,
       })),

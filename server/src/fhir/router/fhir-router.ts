@@ -1,6 +1,7 @@
 // Dispatches a FhirRequest to its interaction. No HTTP here: the same function serves REST,
 // batch entries and transaction reads. See: https://hl7.org/fhir/R4/http.html
 import type { CapabilityStatement } from 'fhir/r4';
+import { auditedInteraction } from '../../audit/audited-interaction.ts';
 import { badRequest, methodNotAllowed, notFound, notSupported } from '../outcome.ts';
 import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse } from '../types.ts';
 import { processBatch } from './batch.ts';
@@ -20,7 +21,7 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
   // Built on first use and kept: it describes the code, which does not change while running.
   let capability: CapabilityStatement | undefined;
 
-  const dispatch: FhirInteraction = async (req, ctx) => {
+  const route: FhirInteraction = async (req, ctx) => {
     // What the caller may see, once per request (batch and transaction entries share it).
     if (ctx.principal.kind !== 'anonymous') await services.access.prepare(ctx);
     const seg = req.path.split('/').filter((s) => s !== '');
@@ -110,6 +111,9 @@ export function createFhirRouter(services: FhirServices): FhirInteraction {
     void rest;
     throw notFound(`No FHIR interaction answers ${req.method} ${req.path.slice(0, 100)}`);
   };
+  // Every interaction is recorded in the audit trail, batch entries and transaction reads each
+  // on their own (they come back through dispatch).
+  const dispatch = auditedInteraction(route, services.audit);
   return dispatch;
 }
 
@@ -135,6 +139,7 @@ function runOperation(
   const op = OPERATIONS.find((o) => o.name === name);
   if (!op) throw notFound(`The operation $${name.slice(0, 60)} is not known`);
   if (!op.level.includes(level)) throw badRequest(`$${name} cannot be invoked at ${level} level`);
+  if (op.types && target.type && !op.types.includes(target.type)) throw notFound(`The operation $${name} is not offered on ${target.type}`);
   const m = req.method === 'HEAD' ? 'GET' : req.method;
   if (!op.methods.includes(m)) throw methodNotAllowed(`$${name} takes ${op.methods.join(' or ')}`);
   return op.run(services, req, ctx, target);

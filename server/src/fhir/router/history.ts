@@ -3,7 +3,7 @@
 import type { Bundle, BundleEntry, BundleLink } from 'fhir/r4';
 import type { Document } from 'mongodb';
 import { badRequest, notFound } from '../outcome.ts';
-import type { AccessContext, FhirRequest, FhirResponse } from '../types.ts';
+import type { AccessContext, AuditFacts, FhirRequest, FhirResponse } from '../types.ts';
 import { etagOf } from './http-semantics.ts';
 import { assertValidId } from './request-body.ts';
 import type { FhirServices } from './services.ts';
@@ -108,5 +108,8 @@ export async function history(
   const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: entries };
   if (scope.type && scope.id && !since) bundle.total = await repo.countVersions(scope.type, scope.id);
   else if (count === 0) bundle.total = await repo.countHistory({ ...scope, since }, condition);
-  return { status: 200, body: bundle };
+  // For the audit trail: whose records the page showed (a version carries its first patient).
+  const patients = [...new Set(page.map((h) => h.patient).filter((p): p is string => Boolean(p)))];
+  const audit: AuditFacts = scope.type && scope.id ? { resources: [{ reference: `${scope.type}/${scope.id}`, patients }] } : { patients };
+  return { status: 200, body: bundle, audit };
 }

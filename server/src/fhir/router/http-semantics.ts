@@ -2,7 +2,7 @@
 // See: https://hl7.org/fhir/R4/http.html#versioning and https://hl7.org/fhir/R4/http.html#ops
 import type { FhirResource as Resource } from 'fhir/r4';
 import { badRequest, informational } from '../outcome.ts';
-import type { FhirRequest, FhirResponse, StoredResource } from '../types.ts';
+import type { AuditFacts, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
 import { shapeResource, shapingOf } from './resource-shaping.ts';
 
 export const etagOf = (versionId: number) => `W/"${versionId}"`;
@@ -37,9 +37,16 @@ export function versionedUrl(fhirBase: string, stored: StoredResource): string {
   return `${fhirBase}/${stored.resource.resourceType}/${stored.resource.id}/_history/${stored.versionId}`;
 }
 
+/** The audit facts of one resource read or written (its reference and its patients). */
+export function resourceFacts(stored: StoredResource, versioned = false): AuditFacts {
+  const { resourceType, id } = stored.resource;
+  const reference = versioned ? `${resourceType}/${id}/_history/${stored.versionId}` : `${resourceType}/${id}`;
+  return { resources: [{ reference, patients: stored.patients ?? [] }] };
+}
+
 /** The response to a read: the resource with version headers, shaped by _summary/_elements. */
-export function readResponse(req: FhirRequest, stored: StoredResource): FhirResponse {
-  return { status: 200, body: shapeResource(stored.resource, shapingOf(req)), headers: versionHeaders(stored) };
+export function readResponse(req: FhirRequest, stored: StoredResource, versioned = false): FhirResponse {
+  return { status: 200, body: shapeResource(stored.resource, shapingOf(req)), headers: versionHeaders(stored), audit: resourceFacts(stored, versioned) };
 }
 
 /** The response to a successful create or update, honouring Prefer: return=… */
@@ -56,5 +63,5 @@ export function writeResponse(
   let body: Resource | undefined = stored.resource;
   if (ret === 'minimal') body = undefined;
   else if (ret === 'OperationOutcome') body = informational(message);
-  return { status, body, headers };
+  return { status, body, headers, audit: resourceFacts(stored) };
 }

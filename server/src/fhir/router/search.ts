@@ -10,7 +10,7 @@ import { badRequest, issue, outcome } from '../outcome.ts';
 import { toStoredResource } from '../repo/resource-repository.ts';
 import { parseSearchRequest } from '../search/query/parse-search.ts';
 import { distinctParams } from '../search/query/search-limits.ts';
-import type { SearchRequest } from '../search/query/search-request.ts';
+import type { IncludeSpec, SearchRequest } from '../search/query/search-request.ts';
 import { isResourceType, searchParamRegistry, type SearchParamRegistry } from '../search/registry.ts';
 import { compileFilter, runSearch, type SearchEnvironment } from '../search/execute/run-search.ts';
 import type { TypedDoc } from '../search/execute/includes.ts';
@@ -34,14 +34,43 @@ export interface SearchDependencies {
   assertSearchable?: (type: string, ctx: AccessContext) => void;
 }
 
+/** A search an operation prepares (Patient/$everything): several types, one compartment, includes. */
+export interface PreparedSearch {
+  types: string[];
+  /** Search parameters (criteria, _count, _cursor) as the search parser reads them. */
+  params: Array<[string, string]>;
+  compartment?: SearchRequest['compartment'];
+  include?: IncludeSpec[];
+  /** The operation's own parameters, repeated by the page links (with _cursor). */
+  linkParams: Array<[string, string]>;
+  /** Path of the page links below the FHIR base, e.g. Patient/123/$everything. */
+  path: string;
+}
+
 export interface SearchInteractions {
   type: FhirInteraction;
   system: FhirInteraction;
   compartment: FhirInteraction;
+  /** Runs a prepared search through the same code as every search (access, paging, links). */
+  prepared(req: FhirRequest, ctx: AccessContext, search: PreparedSearch): Promise<FhirResponse>;
+  /** True when the caller may search the type at all (has a scope for it). */
+  searchable(type: string, ctx: AccessContext): boolean;
   parametersOf(type: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
   findMatches(type: string, params: Array<[string, string]>, ctx: AccessContext, limit: number): Promise<StoredResource[]>;
   /** Search parameters of a type as one database condition (granular scopes), unrestricted. */
   compileConditions(type: string, params: Array<[string, string]>): Promise<Document>;
+}
+
+/** The patients whose records a page holds resources of (for the audit trail). */
+function patientsIn(...lists: TypedDoc[][]): string[] {
+  const patients = new Set<string>();
+  for (const list of lists) {
+    for (const { doc } of list) {
+      if (doc.patients) for (const p of doc.patients) patients.add(p);
+      else if (doc.patient) patients.add(doc.patient);
+    }
+  }
+  return [...patients];
 }
 
 export function createSearchInteractions(deps: SearchDependencies): SearchInteractions {
@@ -102,7 +131,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     if (result.total !== undefined) bundle.total = result.total;
     bundle.link = links;
     if (entries.length > 0) bundle.entry = entries;
-    return { status: 200, body: bundle };
+    return { status: 200, body: bundle, audit: { patients: patientsIn(result.matches, result.includes) } };
   };
 
   const searchable = (type: string, ctx: AccessContext): boolean => {
@@ -142,10 +171,18 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
     return respond(params, ctx, parse(req, params, [type], { type: 'Patient', id }), `Patient/${id}/${type}`);
   };
 
+  const prepared = async (req: FhirRequest, ctx: AccessContext, search: PreparedSearch): Promise<FhirResponse> => {
+    const sreq = parse(req, distinctParams(search.params), search.types, search.compartment);
+    sreq.include = [...sreq.include, ...(search.include ?? [])];
+    return respond(distinctParams(search.linkParams), ctx, sreq, search.path);
+  };
+
   return {
     type: typeSearch,
     system: systemSearch,
     compartment: compartmentSearch,
+    prepared,
+    searchable,
     parametersOf: (type) =>
       registry
         .all(type)

@@ -3,10 +3,12 @@ import type { OperationOutcomeIssue, FhirResource as Resource } from 'fhir/r4';
 import type { ServerConfig } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import type { AccessPolicy } from '../../access/access-policy.ts';
+import type { AuditRecorder } from '../../audit/audit-record.ts';
 import type { ConditionalClaims } from '../repo/conditional-claims.ts';
 import type { ResourceRepository } from '../repo/resource-repository.ts';
 import type { TransactionJournal } from '../repo/transaction-journal.ts';
-import type { AccessContext, FhirInteraction, StoredResource } from '../types.ts';
+import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
+import type { PreparedSearch } from './search.ts';
 
 export interface ResourceValidation {
   /** All issues (errors and warnings) for a resource, also against extra profiles; nothing thrown. */
@@ -30,6 +32,8 @@ export interface FhirServices {
   journal: TransactionJournal;
   /** Who may do what to which resource (access/): every interaction asks it. */
   access: AccessPolicy;
+  /** The audit trail (audit/): every interaction is recorded through the router's dispatch. */
+  audit: AuditRecorder;
   /** Makes conditional creates atomic (one resource per criteria, however many race). */
   conditionalClaims: ConditionalClaims;
   validation: ResourceValidation;
@@ -39,6 +43,10 @@ export interface FhirServices {
     type: FhirInteraction;
     system: FhirInteraction;
     compartment: FhirInteraction;
+    /** A search an operation prepared (several types of one compartment, includes). */
+    prepared(req: FhirRequest, ctx: AccessContext, search: PreparedSearch): Promise<FhirResponse>;
+    /** True when the caller may search the type at all. */
+    searchable(type: string, ctx: AccessContext): boolean;
     /** Search parameters per type, for the CapabilityStatement. */
     parametersOf(type: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
   };

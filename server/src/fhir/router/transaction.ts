@@ -9,9 +9,9 @@ import { badRequest, notFound, preconditionFailed } from '../outcome.ts';
 import { criteriaKey, type Release } from '../repo/conditional-claims.ts';
 import type { Claim } from '../repo/resource-repository.ts';
 import type { CurrentDocument } from '../repo/stored-document.ts';
-import { toStoredResource } from '../repo/resource-repository.ts';
+import { patientsOf, toStoredResource } from '../repo/resource-repository.ts';
 import type { StagedWrite } from '../repo/transaction-journal.ts';
-import type { AccessContext, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
+import type { AccessContext, AuditFacts, FhirInteraction, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
 import { inEntry, parseEntry, responseEntry, type ParsedEntry } from './bundle-entries.ts';
 import { etagOf, parseVersionTag, writeResponse } from './http-semantics.ts';
 import { applyJsonPatch } from './json-patch.ts';
@@ -109,7 +109,13 @@ export async function processTransaction(
       const fullUrl = plan.type && plan.id && plan.action !== 'read' ? `${fhirBase}/${plan.type}/${plan.id}` : undefined;
       return responseEntry(results.get(p.index)!, fullUrl);
     });
-    return { status: 200, body: { resourceType: 'Bundle', type: 'transaction-response', entry: entries } };
+    // The audit trail records the resources written or found; read entries are recorded as the
+    // interactions they are (they went through dispatch).
+    const audit: AuditFacts = { resources: [] };
+    for (const p of planned) {
+      if (p.action !== 'read') audit.resources!.push(...(results.get(p.index)?.audit?.resources ?? []));
+    }
+    return { status: 200, body: { resourceType: 'Bundle', type: 'transaction-response', entry: entries }, audit };
   } finally {
     await Promise.all(held.map((release) => release().catch(() => undefined)));
   }
@@ -139,7 +145,8 @@ async function writeAll(services: FhirServices, writes: PlannedEntry[], prefer: 
     const p = staged.get(w)!;
     const claim = claims[i];
     if (!claim.doc) {
-      results.set(p.index, { status: 204, headers: { ETag: etagOf(claim.vid) } });
+      const audit = { resources: [{ reference: `${p.type}/${p.id}`, patients: p.before ? patientsOf(p.before) : [] }] };
+      results.set(p.index, { status: 204, headers: { ETag: etagOf(claim.vid) }, audit });
       return;
     }
     const status = claim.created ? 201 : 200;

@@ -4,9 +4,9 @@ import type { FhirResource as Resource } from 'fhir/r4';
 import { badRequest, conflict, informational, notFound, OperationOutcomeError, preconditionFailed } from '../outcome.ts';
 import type { AccessContext, FhirRequest, FhirResponse, StoredResource } from '../types.ts';
 import { applyJsonPatch } from './json-patch.ts';
-import { parseVersionTag, readResponse, versionHeaders, writeResponse } from './http-semantics.ts';
+import { parseVersionTag, readResponse, resourceFacts, versionHeaders, writeResponse } from './http-semantics.ts';
 import { criteriaKey } from '../repo/conditional-claims.ts';
-import { toStoredResource } from '../repo/resource-repository.ts';
+import { patientsOf, toStoredResource } from '../repo/resource-repository.ts';
 import { assertBodyIdMatches, assertValidId, criteriaParams, resourceFromBody } from './request-body.ts';
 import type { FhirServices } from './services.ts';
 
@@ -164,11 +164,13 @@ export async function remove(
   // A restricted caller learns nothing of what it cannot see: not whether it was deleted either.
   else if (services.access.restriction(ctx, type, 'delete')) throw notFound(`${type}/${id} is not known`);
   const result = await services.repo.delete(type, id, { ifMatch, method: 'DELETE' });
-  if (result.alreadyDeleted) return { status: 204 };
+  const audit = { resources: [{ reference: `${type}/${id}`, patients: existing ? patientsOf(existing) : [] }] };
+  if (result.alreadyDeleted) return { status: 204, audit };
   return {
     status: 200,
     body: informational(`Deleted ${type}/${id}`),
     headers: { ETag: `W/"${result.versionId}"` },
+    audit,
   };
 }
 
@@ -205,7 +207,7 @@ export async function read(services: FhirServices, req: FhirRequest, ctx: Access
   assertValidId(id);
   const stored = await services.repo.read(type, id, services.access.restriction(ctx, type, 'read'));
   const notModified = conditionalReadStatus(req, stored);
-  if (notModified) return { status: 304, headers: versionHeaders(stored) };
+  if (notModified) return { status: 304, headers: versionHeaders(stored), audit: resourceFacts(stored) };
   return readResponse(req, stored);
 }
 
@@ -214,7 +216,7 @@ export async function vread(services: FhirServices, req: FhirRequest, ctx: Acces
   const condition = services.access.restriction(ctx, type, 'read');
   if (!/^\d{1,15}$/.test(vid)) throw notFound(`${type}/${id} has no version "${vid.slice(0, 20)}"`);
   const stored = await services.repo.vread(type, id, Number(vid), condition);
-  return readResponse(req, stored);
+  return readResponse(req, stored, true);
 }
 
 /** If-None-Match / If-Modified-Since on read. See: https://hl7.org/fhir/R4/http.html#cread */

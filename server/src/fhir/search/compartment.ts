@@ -19,3 +19,8 @@ export function patientCompartmentParams(resourceType: string): readonly string[
 export function hasPatientCompartment(resourceType: string): boolean {
   return resourceType === 'Patient' || paramsByType.has(resourceType);
 }
+
+/** Every type whose resources can be in a patient's compartment, the Patient itself included. */
+export function patientCompartmentTypes(): string[] {
+  return ['Patient', ...paramsByType.keys()].sort();
+}

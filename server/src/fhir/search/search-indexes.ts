@@ -65,6 +65,8 @@ export const SEARCH_INDEXES: IndexTable = {
   DiagnosticReport: [{ patient: 1, 'sp.category.c': 1, 'sp.date.o': -1 }],
   Consent: [{ patient: 1, 'sp.status.c': 1 }, { 'sp.actor.r': 1 }],
   RelatedPerson: [{ patient: 1 }],
+  // "Who accessed my record" (a patient's part of the trail, newest first) and the admin's views.
+  AuditEvent: [{ patient: 1, 'sp.date.o': -1 }, { patients: 1 }, { 'sp.date.o': -1 }, { 'sp.agent.r': 1, 'sp.date.o': -1 }],
   Practitioner: [{ 'sp.identifier.sc': 1 }, { 'sp.name.s': 1 }],
   Organization: [{ 'sp.identifier.sc': 1 }, { 'sp.name.s': 1 }],
 };

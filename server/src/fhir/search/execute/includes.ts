@@ -50,12 +50,13 @@ function referenceParams(registry: SearchParamRegistry, type: string, code: stri
 const includesFrom = (type: string, include: IncludeSpec[]) => include.filter((s) => s.sourceType === '*' || s.sourceType === type);
 
 /**
- * The projection of a `type` source: the resource, and the stored references the given _include
+ * The projection of a `type` source: the resource, its patients, and the stored references the given _include
  * specs read from it. Pass the specs of the round the source takes part in (all of them on the
  * page, only :iterate ones afterwards).
  */
 export function sourceProjection(registry: SearchParamRegistry, type: string, include: IncludeSpec[]): Document {
-  const projection: Document = { resource: 1, vid: 1, ts: 1 };
+  // The partition key too: the audit trail records whose records a page held (audit/).
+  const projection: Document = { resource: 1, vid: 1, ts: 1, patient: 1, patients: 1 };
   for (const spec of includesFrom(type, include)) {
     for (const p of referenceParams(registry, type, spec.param, '_include')) projection[`sp.${p.code}.r`] = 1;
   }

@@ -110,12 +110,22 @@ export async function runSearch(req: SearchRequest, env: SearchEnvironment): Pro
   for (const f of fields) sort[f.field] = f.descending !== backwards ? -1 : 1;
   if (!('_id' in sort)) sort._id = backwards ? -1 : 1;
   const fetched: TypedDoc[] = [];
-  for (const [type, filter] of filters) {
+  // Without _sort the order is by type, then id: all of one type comes before the next, so the
+  // types are read in that order and reading stops once the page is full. A search over many
+  // types (Patient/$everything, system search) then reads one page, not a page of every type.
+  const unsorted = fields.length === 0;
+  const types = unsorted ? [...filters.keys()].sort() : [...filters.keys()];
+  if (unsorted && backwards) types.reverse();
+  for (const type of types) {
+    const wanted = unsorted ? req.count + 1 - fetched.length : req.count + 1;
+    if (wanted <= 0) break;
+    // Types the cursor has already passed have nothing left for this page.
+    if (unsorted && cursor && (backwards ? type > cursor.type : type < cursor.type)) continue;
     const keyset = cursor ? keysetCondition(fields, cursor, type, backwards) : undefined;
     const docs = await findResources(
       env.db,
       type,
-      { filter: and([filter, keyset]), sort, projection: projectionFor(type, fields, req, env.registry), limit: req.count + 1 },
+      { filter: and([filters.get(type)!, keyset]), sort, projection: projectionFor(type, fields, req, env.registry), limit: wanted },
       budget,
     );
     for (const doc of docs) fetched.push({ type, doc });
