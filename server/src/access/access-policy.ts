@@ -104,6 +104,10 @@ export function createAccessPolicy(data: AccessData & WriteCheckData): AccessPol
     if (view.role === 'admin') {
       // Admins administer accounts and read the audit trail, not patients' records.
       if (type !== 'AuditEvent') return NOTHING;
+    } else if (view.role === 'staff' && type === 'AuditEvent') {
+      // Who looked at a record is for the patient and for the clinic's privacy officers (admins),
+      // not for colleagues: the trail would tell staff which of them opened which chart.
+      return NOTHING;
     } else if (patients !== 'all') {
       if (inCompartment) conds.push(membership(type, patients));
       else if (!DIRECTORY_TYPES.has(type)) return NOTHING;
