@@ -93,7 +93,10 @@ export function createApp(deps: AppDependencies): Express {
   };
   // SMART discovery lives under the FHIR base but is not a FHIR interaction (and needs no token).
   if (deps.auth) app.get('/fhir/.well-known/smart-configuration', setCommonHeaders, deps.auth.smartConfiguration);
-  const authenticate = deps.auth?.bearer.authenticate;
+  // Looked up on each request rather than captured once: the token-check benchmark replaces the
+  // check in its baseline server (bench/support/unchecked-server-process.ts).
+  const bearer = deps.auth?.bearer;
+  const authenticate = bearer ? (authorization: string | undefined, requestId: string) => bearer.authenticate(authorization, requestId) : undefined;
   app.use(
     '/fhir',
     createFhirHttpHandler({
