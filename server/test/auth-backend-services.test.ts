@@ -166,4 +166,36 @@ describe('SMART Backend Services', function () {
     expect(after.headers.get('www-authenticate')).to.match(/^Bearer .*error="invalid_token"/);
     expect((await oidc.tokenIntrospection(config, token)).active).to.equal(false);
   });
+
+  it('a token revoked while many requests carry it is refused for every request sent after the revocation', async () => {
+    const c = await registerBackendClient(server.running.auth.services.clients, { scope: 'system/*.rs' });
+    const config = await backendConfiguration(server.baseUrl, c);
+    const { access_token: token } = await oidc.clientCredentialsGrant(config, { scope: 'system/Patient.rs' });
+    const created = await fhirFetch<Patient>(`${server.fhirUrl}/Patient`, { method: 'POST', body: { resourceType: 'Patient', gender: 'other' } });
+    // Eight clients read without pause (their token lookups are coalesced); the revocation lands
+    // in the middle. Each read notes when it was sent.
+    let revokedAt = Infinity;
+    let stop = false;
+    const answers: Array<{ sentAt: number; status: number }> = [];
+    const client = async () => {
+      while (!stop) {
+        const sentAt = performance.now();
+        const res = await fetch(`${server.fhirUrl}/Patient/${created.body.id}`, { headers: { authorization: `Bearer ${token}` } });
+        await res.arrayBuffer();
+        answers.push({ sentAt, status: res.status });
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await new Promise((r) => setTimeout(r, 300));
+    await oidc.tokenRevocation(config, token);
+    revokedAt = performance.now();
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(clients);
+    const before = answers.filter((a) => a.sentAt < revokedAt);
+    const after = answers.filter((a) => a.sentAt > revokedAt);
+    expect(before.filter((a) => a.status === 200), 'reads before the revocation').to.have.length.greaterThan(5);
+    expect(after, 'reads after the revocation').to.have.length.greaterThan(5);
+    expect(after.filter((a) => a.status !== 401), 'reads sent after the revocation that were not refused').to.deep.equal([]);
+  });
 });
