@@ -72,6 +72,9 @@ export async function staffBrowser(server: AccountsServer, role: 'staff' | 'admi
  * The people of one server and their tokens. A person's account is made on first use and stays
  * signed in in its browser, so a further token of the same person is only another launch: no
  * second enrolment, and no second password hash (the slow part).
+ *
+ * As for a real person, a new consent for the same app and patient replaces the grant before it
+ * and ends its tokens: a second token of the same person with other scopes needs another app.
  */
 export class People {
   private readonly signedIn = new Map<string, Promise<{ browser: PageBrowser; patient?: string }>>();
