@@ -1,24 +1,27 @@
 // Who reads the audit trail: admins all of it; a patient (and a proxy granted the record) the part
 // about their own record — "who accessed my record": which person, with which app, looked at what
-// and when. Also the authorization server's events (tokens issued, refused, revoked) and sign-ins.
+// and when; staff none of it. Also the authorization server's events (tokens issued, refused,
+// revoked) and sign-ins.
 //
-// Patient, proxy, staff and admin tokens come from support/user-tokens.ts (made in the server's
-// token store; to be replaced by tokens from the sign-in pages when they land).
+// People's tokens are obtained as a real app obtains them (support/people.ts): accounts through
+// the enrolment pages, sign-in, a SMART launch and the token endpoint. Data is made with the
+// server's tools client.
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { AuditEvent, Bundle, Observation, Patient } from 'fhir/r4';
-import { testServer, type TestServer } from './support/test-server.ts';
+import { createPatient, PATIENT_PASSWORD, startAccountsServer, uniqueEmail, type AccountsServer, type TestApp, type TestPatient } from './support/accounts.ts';
+import { People, type PersonToken } from './support/people.ts';
+import { PageBrowser } from './support/page-browser.ts';
 import { backendConfiguration, registerBackendClient } from './support/test-auth.ts';
 import { fhirFetch } from './support/http.ts';
-import { userToken } from './support/user-tokens.ts';
 import { auditEvents, clientOf, eventsOfRequest, patientsIn, personOf, referencesIn, requestId, subtypeCodes } from './support/audit.ts';
 import { AUDIT_SUBTYPE_SYSTEM } from '../src/audit/audit-event-builder.ts';
-import { accountAuditEvents } from '../src/audit/account-events.ts';
 
 describe('Audit trail: who reads it, and what the authorization server records', function () {
-  this.timeout(60_000);
-  let server: TestServer;
+  this.timeout(120_000);
+  let server: AccountsServer;
+  let people: People;
   let fhirUrl: string;
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -28,18 +31,25 @@ describe('Audit trail: who reads it, and what the authorization server records',
     return res.body;
   };
 
-  /** A patient of an organization, a clinician of it, and an Observation of the patient. */
+  /**
+   * A patient of an organization, a clinician of it, and an Observation of the patient; the
+   * patient's token and the clinician's (through the clinic's EHR app), used by several tests.
+   */
   let org: string;
-  let patient: Patient;
-  let other: Patient;
+  let patient: TestPatient;
+  let other: TestPatient;
   let observation: Observation;
   let practitioner: string;
+  let mine: PersonToken;
+  let ehr: TestApp;
+  let clinician: PersonToken;
   before(async () => {
-    server = await testServer();
+    server = await startAccountsServer();
+    people = new People(server);
     fhirUrl = server.fhirUrl;
     org = (await post<{ id: string }>('Organization', { resourceType: 'Organization', name: `Clinic ${randomUUID()}` })).id;
-    patient = await post<Patient>('Patient', { resourceType: 'Patient', name: [{ family: 'Audited' }], birthDate: '1970-01-01', managingOrganization: { reference: `Organization/${org}` } });
-    other = await post<Patient>('Patient', { resourceType: 'Patient', name: [{ family: 'Someoneelse' }], birthDate: '1971-01-01' });
+    patient = await createPatient(server, { family: 'Audited', birthDate: '1970-01-01', more: { managingOrganization: { reference: `Organization/${org}` } } });
+    other = await createPatient(server, { family: 'Someoneelse', birthDate: '1971-01-01' });
     observation = await post<Observation>('Observation', {
       resourceType: 'Observation',
       status: 'final',
@@ -51,26 +61,36 @@ describe('Audit trail: who reads it, and what the authorization server records',
     });
     practitioner = (await post<{ id: string }>('Practitioner', { resourceType: 'Practitioner', name: [{ family: 'Looker' }] })).id;
     await post('PractitionerRole', { resourceType: 'PractitionerRole', practitioner: { reference: `Practitioner/${practitioner}` }, organization: { reference: `Organization/${org}` } });
+    mine = await people.patientToken(patient, ['launch/patient', 'patient/*.rs']);
+    ehr = await people.app('Clinic EHR');
+    clinician = await people.staffToken(practitioner, ['user/*.rs'], ehr);
+  });
+  after(async () => {
+    await server?.close();
   });
 
-  const patientToken = (id: string) => userToken(server.running, { role: 'patient', fhirUser: `Patient/${id}`, patient: id, scope: 'launch/patient patient/*.rs' });
+  /**
+   * The patients an event is about: its patient entities, and a patient who acted (the account
+   * events of the patient's own sign-ins name the patient only as the agent).
+   */
+  const patientsConcerned = (e: AuditEvent): string[] => [
+    ...new Set([...patientsIn(e), ...e.agent.flatMap((a) => (a.who?.reference?.startsWith('Patient/') ? [a.who.reference.slice('Patient/'.length)] : []))]),
+  ];
 
   it('lets a patient see who looked at their record: the clinician, the app and the resource, and nothing about anyone else', async () => {
-    const ehr = await server.running.auth.services.clients.create({ name: 'Clinic EHR', type: 'public', redirectUris: ['https://ehr.example.org/cb'] });
-    const staff = await userToken(server.running, { role: 'staff', fhirUser: `Practitioner/${practitioner}`, scope: 'user/*.rs', clientId: ehr.clientId });
     const rid = requestId('clinician');
-    const read = await fhirFetch(`${fhirUrl}/Observation/${observation.id}`, { headers: { ...bearer(staff.token), 'x-request-id': rid } });
+    const read = await fhirFetch(`${fhirUrl}/Observation/${observation.id}`, { headers: { ...bearer(clinician.token), 'x-request-id': rid } });
     expect(read.status).to.equal(200);
-    await fhirFetch(`${fhirUrl}/Patient/${other.id}`); // someone else's record, read by the test run's client
+    await fhirFetch(`${fhirUrl}/Patient/${other.id}`); // someone else's record, read by the tools client
     await eventsOfRequest(fhirUrl, rid); // written
 
-    const mine = await patientToken(patient.id!);
     const trail = await auditEvents(fhirUrl, '_sort=-date', { headers: bearer(mine.token) });
     expect(trail.length).to.be.greaterThan(0);
-    for (const e of trail) expect(patientsIn(e), 'every event is about this patient').to.deep.equal([patient.id]);
+    for (const e of trail) expect(patientsConcerned(e), 'every event is about this patient').to.deep.equal([patient.id]);
     const look = trail.find((e) => e.entity?.some((x) => x.what?.identifier?.value === rid))!;
     expect(look, 'the clinician\'s read').to.not.equal(undefined);
     expect(personOf(look)).to.equal(`Practitioner/${practitioner}`);
+    expect(look.agent.find((a) => a.altId)?.altId, 'the clinician\'s account').to.equal(clinician.accountId);
     expect(look.agent.find((a) => a.who?.identifier?.value === ehr.clientId)?.who?.display).to.equal('Clinic EHR');
     expect(referencesIn(look)).to.deep.equal([`Observation/${observation.id}`]);
     expect(subtypeCodes(look)).to.deep.equal(['read']);
@@ -81,24 +101,36 @@ describe('Audit trail: who reads it, and what the authorization server records',
     expect((await fhirFetch(`${fhirUrl}/AuditEvent/${otherEvent.id}`, { headers: bearer(mine.token) })).status).to.equal(404);
   });
 
-  it('records a patient\'s own reads under their own name', async () => {
-    const mine = await patientToken(patient.id!);
+  it('records a patient\'s own reads under their own name, with their account and app', async () => {
     const rid = requestId('self');
     expect((await fhirFetch(`${fhirUrl}/Observation/${observation.id}`, { headers: { ...bearer(mine.token), 'x-request-id': rid } })).status).to.equal(200);
     const [event] = await eventsOfRequest(fhirUrl, rid);
     expect(personOf(event)).to.equal(`Patient/${patient.id}`);
     expect(event.agent.find((a) => a.altId)?.altId).to.equal(mine.accountId);
-    expect(clientOf(event)).to.equal('patient-portal');
+    expect(clientOf(event)).to.equal((await people.app()).clientId);
   });
 
   it('lets an admin read the whole trail, and nothing of the patients\' records', async () => {
-    const admin = await userToken(server.running, { role: 'admin', scope: 'user/AuditEvent.rs user/Patient.rs' });
+    const admin = await people.adminToken(['user/AuditEvent.rs', 'user/Patient.rs']);
     const [aboutOther] = await auditEvents(fhirUrl, `patient=${other.id}`);
     const seen = await fhirFetch<AuditEvent>(`${fhirUrl}/AuditEvent/${aboutOther.id}`, { headers: bearer(admin.token) });
     expect(seen.status).to.equal(200);
     const both = await auditEvents(fhirUrl, `patient=${patient.id},${other.id}`, { headers: bearer(admin.token) });
     expect(new Set(both.flatMap(patientsIn))).to.deep.equal(new Set([patient.id, other.id]));
     expect((await fhirFetch(`${fhirUrl}/Patient/${other.id}`, { headers: bearer(admin.token) })).status).to.equal(404);
+  });
+
+  it('shows staff none of the trail, not even about their own clinic\'s patients: an empty searchset, and 404 for an event', async () => {
+    // The clinician's token works, and reaches the patient's record.
+    expect((await fhirFetch(`${fhirUrl}/Observation/${observation.id}`, { headers: bearer(clinician.token) })).status).to.equal(200);
+    const [aboutPatient] = await auditEvents(fhirUrl, `patient=${patient.id}`);
+    for (const query of ['', `?patient=${patient.id}`]) {
+      const res = await fhirFetch<Bundle>(`${fhirUrl}/AuditEvent${query}`, { headers: bearer(clinician.token) });
+      expect(res.status, res.text).to.equal(200);
+      expect(res.body.type).to.equal('searchset');
+      expect(res.body.entry ?? [], `GET AuditEvent${query}`).to.deep.equal([]);
+    }
+    expect((await fhirFetch(`${fhirUrl}/AuditEvent/${aboutPatient.id}`, { headers: bearer(clinician.token) })).status).to.equal(404);
   });
 
   describe('proxies', () => {
@@ -109,6 +141,7 @@ describe('Audit trail: who reads it, and what the authorization server records',
       const rel = await post<{ id: string }>('RelatedPerson', {
         resourceType: 'RelatedPerson',
         patient: { reference: `Patient/${child.id}` },
+        telecom: [{ system: 'email', value: uniqueEmail('proxy') }],
         relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: o.parent ? 'MTH' : 'FRND' }] }],
       });
       await post('Consent', {
@@ -129,13 +162,8 @@ describe('Audit trail: who reads it, and what the authorization server records',
         },
       });
       await auditEvents(fhirUrl, `patient=${child.id}`);
-      const proxy = await userToken(server.running, {
-        role: 'proxy',
-        fhirUser: `RelatedPerson/${rel.id}`,
-        proxyFor: [{ relatedPerson: rel.id, patient: child.id! }],
-        patient: child.id,
-        scope: 'launch/patient patient/*.rs',
-      });
+      // The proxy's account through the clinic's invitation, and a launch for the child's record.
+      const proxy = await people.proxyToken(rel.id, ['launch/patient', 'patient/*.rs']);
       return { child: child.id!, token: proxy.token };
     }
 
@@ -198,26 +226,38 @@ describe('Audit trail: who reads it, and what the authorization server records',
       expect(event.outcome).to.equal('0');
     });
 
-    it('records sign-ins the accounts report, in the patient\'s part of the trail', async () => {
-      const mine = await patientToken(patient.id!);
-      // What the sign-in pages' SecurityEvents call (auth/accounts, another branch) once wired.
-      await accountAuditEvents(server.running.services.audit).record({ type: 'sign-in', accountId: mine.accountId, address: '203.0.113.9', method: 'password' });
-      await accountAuditEvents(server.running.services.audit).record({ type: 'sign-in-failed', address: '203.0.113.66', reason: 'unknown username' });
-      const events = await auditEvents(fhirUrl, `subtype=${encodeURIComponent('http://dicom.nema.org/resources/ontology/DCM|110122')}&address=203.0.113.9`);
+    it('records a sign-in through the pages in the patient\'s part of the trail, and a failed one with an unknown email', async () => {
+      // Addresses of their own (through the server's trusted proxy), to find exactly these events.
+      const signIn = new PageBrowser(server.baseUrl, { 'x-forwarded-for': '192.0.2.9' });
+      const done = await signIn.submit(await signIn.visit('/account/sign-in'), '/account/sign-in', { email: patient.email, password: PATIENT_PASSWORD });
+      expect(done.status, done.text.slice(0, 300)).to.equal(303);
+      const stranger = new PageBrowser(server.baseUrl, { 'x-forwarded-for': '192.0.2.66' });
+      const refused = await stranger.submit(await stranger.visit('/account/sign-in'), '/account/sign-in', { email: uniqueEmail('nobody'), password: PATIENT_PASSWORD });
+      expect(refused.status).to.equal(401);
+
+      const events = await auditEvents(fhirUrl, `subtype=${encodeURIComponent('http://dicom.nema.org/resources/ontology/DCM|110122')}&address=192.0.2.9`);
       expect(events).to.have.length(1);
       expect(personOf(events[0])).to.equal(`Patient/${patient.id}`);
-      const own = await auditEvents(fhirUrl, `subtype=${encodeURIComponent(`${AUDIT_SUBTYPE_SYSTEM}|sign-in`)}`, { headers: bearer(mine.token) });
-      expect(own.map((e) => e.id)).to.include(events[0].id);
-      const [failed] = await auditEvents(fhirUrl, `address=203.0.113.66`);
+      expect(events[0].outcome).to.equal('0');
+      const [failed, ...more] = await auditEvents(fhirUrl, 'address=192.0.2.66');
+      expect(more).to.deep.equal([]);
       expect(failed.outcome).to.equal('4');
       expect(failed.agent[0].who?.display).to.equal('unknown account');
+
+      // The patient finds their sign-in at the top of their own part of the trail.
+      const own = await auditEvents(fhirUrl, '_sort=-date', { headers: bearer(mine.token) });
+      const seen = own.find((e) => subtypeCodes(e).includes('sign-in') && e.agent.some((a) => a.network?.address === '192.0.2.9'));
+      expect(seen?.id, 'the sign-in, in the patient\'s part').to.equal(events[0].id);
+      expect(seen!.agent.find((a) => a.altId)?.altId).to.equal(mine.accountId);
+      expect(own.map((e) => e.id), 'a sign-in of no account is in no patient\'s part').not.to.include(failed.id);
     });
   });
 
   it('answers an AuditEvent search with the same Bundle shape to everyone (an empty part is an empty Bundle)', async () => {
-    const mine = await patientToken(other.id!);
-    const res = await fhirFetch<Bundle>(`${fhirUrl}/AuditEvent?patient=${patient.id}`, { headers: bearer(mine.token) });
+    const theirs = await people.patientToken(other, ['launch/patient', 'patient/*.rs']);
+    const res = await fhirFetch<Bundle>(`${fhirUrl}/AuditEvent?patient=${patient.id}`, { headers: bearer(theirs.token) });
     expect(res.status).to.equal(200);
+    expect(res.body.type).to.equal('searchset');
     expect(res.body.entry ?? []).to.deep.equal([]);
   });
 });

@@ -1,17 +1,21 @@
 // Patient/[id]/$everything: a patient's record — their compartment and the directory resources it
 // points to — for the caller's permitted view, page by page with next links, with _since, _type
 // and _count; declared in the CapabilityStatement; recorded in the audit trail.
+//
+// The patient's and the proxy's tokens are obtained as a real app obtains them
+// (support/people.ts); data is made, and the whole record read, with the server's tools client.
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, CapabilityStatement, FhirResource, Patient } from 'fhir/r4';
-import { testServer, type TestServer } from './support/test-server.ts';
+import { createPatient, startAccountsServer, uniqueEmail, type AccountsServer } from './support/accounts.ts';
+import { People, type PersonToken } from './support/people.ts';
 import { diagnosticsOf, fhirFetch, type HttpResult } from './support/http.ts';
-import { userToken } from './support/user-tokens.ts';
 import { eventsOfRequest, patientsIn, requestId, subtypeCodes } from './support/audit.ts';
 
 describe('Patient/$everything', function () {
-  this.timeout(60_000);
-  let server: TestServer;
+  this.timeout(120_000);
+  let server: AccountsServer;
+  let people: People;
   let fhirUrl: string;
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -27,12 +31,13 @@ describe('Patient/$everything', function () {
     const doctor = await post('Practitioner', { name: [{ family: `Dr ${family}` }] });
     const place = await post('Location', { name: `Room ${family}` });
     const drug = await post('Medication', { code: { text: 'metformin 500 mg' } });
-    const patient = await post('Patient', {
-      name: [{ family }],
+    // A patient who can register an account (an MRN and an email address).
+    const person = await createPatient(server, {
+      family,
       birthDate: '1975-03-03',
-      managingOrganization: { reference: `Organization/${org}` },
-      generalPractitioner: [{ reference: `Practitioner/${doctor}` }],
+      more: { managingOrganization: { reference: `Organization/${org}` }, generalPractitioner: [{ reference: `Practitioner/${doctor}` }] },
     });
+    const patient = person.id;
     const subject = { reference: `Patient/${patient}` };
     const lab = (code: string) => ({
       status: 'final',
@@ -44,6 +49,7 @@ describe('Patient/$everything', function () {
       performer: [{ reference: `Practitioner/${doctor}` }],
     });
     const ids = {
+      person,
       patient,
       org,
       doctor,
@@ -66,11 +72,18 @@ describe('Patient/$everything', function () {
 
   let rec: Awaited<ReturnType<typeof recordOf>>;
   let other: Awaited<ReturnType<typeof recordOf>>;
+  /** The patient's token (every read scope of their record), for the tests that need no other. */
+  let mine: PersonToken;
   before(async () => {
-    server = await testServer();
+    server = await startAccountsServer();
+    people = new People(server);
     fhirUrl = server.fhirUrl;
     rec = await recordOf(`Everyone${randomUUID().slice(0, 6)}`);
     other = await recordOf(`Elsewhere${randomUUID().slice(0, 6)}`);
+    mine = await people.patientToken(rec.person, ['launch/patient', 'patient/*.rs']);
+  });
+  after(async () => {
+    await server?.close();
   });
 
   const keys = (entries: BundleEntry[] | undefined, mode: 'match' | 'include') =>
@@ -146,7 +159,6 @@ describe('Patient/$everything', function () {
   });
 
   it('answers a patient token with their own record, without results the clinic has not released yet', async () => {
-    const mine = await userToken(server.running, { role: 'patient', fhirUser: `Patient/${rec.patient}`, patient: rec.patient, scope: 'launch/patient patient/*.rs' });
     const pages = await allPages(`${fhirUrl}/Patient/${rec.patient}/$everything?_count=3`, bearer(mine.token));
     const seen = pages.flatMap((p) => keys(p.entry, 'match'));
     expect(seen).to.include(`Observation/${rec.labs[0]}`); // routine labs: released at once
@@ -155,7 +167,6 @@ describe('Patient/$everything', function () {
   });
 
   it('answers another patient\'s $everything with the 404 of a patient that does not exist', async () => {
-    const mine = await userToken(server.running, { role: 'patient', fhirUser: `Patient/${rec.patient}`, patient: rec.patient, scope: 'launch/patient patient/*.rs' });
     const theirs = await fhirFetch(`${fhirUrl}/Patient/${other.patient}/$everything`, { headers: bearer(mine.token) });
     const nobody = await fhirFetch(`${fhirUrl}/Patient/${randomUUID()}/$everything`, { headers: bearer(mine.token) });
     expect(theirs.status).to.equal(404);
@@ -164,7 +175,7 @@ describe('Patient/$everything', function () {
   });
 
   it('gives a proxy granted results only the results (and the directory), not the rest of the record', async () => {
-    const rel = await post('RelatedPerson', { patient: { reference: `Patient/${rec.patient}` } });
+    const rel = await post('RelatedPerson', { patient: { reference: `Patient/${rec.patient}` }, telecom: [{ system: 'email', value: uniqueEmail('proxy') }] });
     await post('Consent', {
       status: 'active',
       scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
@@ -180,13 +191,8 @@ describe('Patient/$everything', function () {
         class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }, { system: 'http://hl7.org/fhir/resource-types', code: 'DiagnosticReport' }],
       },
     });
-    const proxy = await userToken(server.running, {
-      role: 'proxy',
-      fhirUser: `RelatedPerson/${rel}`,
-      proxyFor: [{ relatedPerson: rel, patient: rec.patient }],
-      patient: rec.patient,
-      scope: 'launch/patient patient/*.rs',
-    });
+    // The proxy's account through the clinic's invitation, and a launch for the patient's record.
+    const proxy = await people.proxyToken(rel, ['launch/patient', 'patient/*.rs']);
     const res = await fhirFetch<Bundle>(`${fhirUrl}/Patient/${rec.patient}/$everything`, { headers: bearer(proxy.token) });
     expect(res.status, res.text).to.equal(200);
     expect(keys(res.body.entry, 'match').sort()).to.deep.equal(rec.labs.map((l) => `Observation/${l}`).sort());
@@ -225,7 +231,8 @@ describe('Patient/$everything', function () {
   });
 
   it('returns an empty searchset for a record the token reaches nothing of', async () => {
-    const narrow = await userToken(server.running, { role: 'patient', fhirUser: `Patient/${rec.patient}`, patient: rec.patient, scope: 'launch/patient patient/Patient.rs' });
+    // Through another app: a new consent in the same app would end the grant of the patient's other token.
+    const narrow = await people.patientToken(rec.person, ['launch/patient', 'patient/Patient.rs'], await people.app('Demographics app'));
     const res = await fhirFetch<Bundle>(`${fhirUrl}/Patient/${rec.patient}/$everything?_type=Patient`, { headers: bearer(narrow.token) });
     expect(res.status).to.equal(200);
     expect(keys(res.body.entry, 'match')).to.deep.equal([`Patient/${rec.patient}`]);

@@ -2,21 +2,24 @@
 // routine labs, after a delay for pathology and imaging, for genetics only when a clinician
 // releases it with $release. Staff and system clients release; patients cannot.
 //
-// Patient and staff tokens come from support/user-tokens.ts (made in the server's token store; to
-// be replaced by tokens from the sign-in pages when they land).
+// Patient and staff tokens are obtained as a real app obtains them (support/people.ts): accounts
+// through the enrolment pages, sign-in, a SMART launch and the token endpoint. Data is made, and
+// system releases done, with the server's tools client.
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Bundle, CapabilityStatement, DiagnosticReport, FhirResource, Observation } from 'fhir/r4';
-import { testServer, type TestServer } from './support/test-server.ts';
+import { createPatient, startAccountsServer, type AccountsServer, type TestPatient } from './support/accounts.ts';
+import { People } from './support/people.ts';
 import { diagnosticsOf, fhirFetch } from './support/http.ts';
-import { userToken } from './support/user-tokens.ts';
 import { eventsOfRequest, patientsIn, personOf, requestId, subtypeCodes } from './support/audit.ts';
 import { RELEASED_EXTENSION } from '../src/access/result-release.ts';
 
 describe('Result release', function () {
-  this.timeout(60_000);
-  let server: TestServer;
+  this.timeout(120_000);
+  let server: AccountsServer;
+  let people: People;
   let fhirUrl: string;
+  let person: TestPatient;
   let patient: string;
   let patientToken: string;
   let clinicianToken: string;
@@ -34,16 +37,21 @@ describe('Result release', function () {
   async function clinicianOf(org: string, scope: string): Promise<{ practitioner: string; token: string }> {
     const practitioner = (await post('Practitioner', { name: [{ family: `Dr ${randomUUID().slice(0, 4)}` }] })).id!;
     await post('PractitionerRole', { practitioner: { reference: `Practitioner/${practitioner}` }, organization: { reference: `Organization/${org}` } });
-    return { practitioner, token: (await userToken(server.running, { role: 'staff', fhirUser: `Practitioner/${practitioner}`, scope })).token };
+    return { practitioner, token: (await people.staffToken(practitioner, [scope])).token };
   }
 
   before(async () => {
-    server = await testServer();
+    server = await startAccountsServer();
+    people = new People(server);
     fhirUrl = server.fhirUrl;
     const org = (await post('Organization', { name: `Release clinic ${randomUUID()}` })).id!;
-    patient = (await post('Patient', { name: [{ family: 'Waiting' }], birthDate: '1960-06-06', managingOrganization: { reference: `Organization/${org}` } })).id!;
-    patientToken = (await userToken(server.running, { role: 'patient', fhirUser: `Patient/${patient}`, patient, scope: 'launch/patient patient/*.rs' })).token;
+    person = await createPatient(server, { family: 'Waiting', birthDate: '1960-06-06', more: { managingOrganization: { reference: `Organization/${org}` } } });
+    patient = person.id;
+    patientToken = (await people.patientToken(person, ['launch/patient', 'patient/*.rs'])).token;
     ({ practitioner: clinician, token: clinicianToken } = await clinicianOf(org, 'user/*.cruds'));
+  });
+  after(async () => {
+    await server?.close();
   });
 
   const report = (code: string, issued: Date, status = 'final') =>
@@ -108,7 +116,8 @@ describe('Result release', function () {
     expect((await release(pathology, patientToken)).status, 'a read-only patient token').to.equal(403);
     // Even with write scopes a patient cannot: an unreleased result is not there for them, and
     // results are not among what patients write.
-    const writer = (await userToken(server.running, { role: 'patient', fhirUser: `Patient/${patient}`, patient, scope: 'launch/patient patient/*.cruds' })).token;
+    // Through another app: a new consent in the same app would end the read-only token's grant.
+    const writer = (await people.patientToken(person, ['launch/patient', 'patient/*.cruds'], await people.app('Patient writer app'))).token;
     expect((await release(pathology, writer)).status, 'not released: not there').to.equal(404);
     const released = await report('PAT', new Date(Date.now() - 96 * HOUR));
     const byPatient = await release(released, writer);

@@ -2,25 +2,9 @@
 // (accounts through the enrolment flows, sign-in through the pages, tokens from the token
 // endpoint with openid-client; backend services with their own keys): the world the access
 // matrix and leak tests run in.
-import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { createStaffAccount, inviteProxy } from '../../src/auth/accounts/enrolment.ts';
-import {
-  authorizationUrl,
-  browserFor,
-  createPatient,
-  exchange,
-  linkIn,
-  mailTo,
-  registerApp,
-  registerPatient,
-  startAccountsServer,
-  totpNow,
-  totpSecretOn,
-  type AccountsServer,
-  type TestPatient,
-} from './accounts.ts';
-import { titleOf, type PageBrowser, type PageResponse } from './page-browser.ts';
+import { createPatient, registerApp, startAccountsServer, uniqueEmail, type AccountsServer, type TestPatient } from './accounts.ts';
+import { People } from './people.ts';
 import { backendConfiguration, registerBackendClient } from './test-auth.ts';
 
 export const TYPES = ['Patient', 'Observation', 'Condition', 'Appointment', 'MedicationRequest', 'Communication', 'Invoice', 'Consent', 'Practitioner'] as const;
@@ -160,53 +144,6 @@ function proxyConsent(patient: string, relatedPerson: string, o: { classes: stri
   };
 }
 
-/** The checkboxes a page shows checked, as a browser would submit them untouched. */
-function checkedBoxes(page: PageResponse): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const m of page.text.matchAll(/<input type="checkbox" name="([^"]+)"[^>]*value="([^"]*)"[^>]*\bchecked\b/g)) {
-    (out[m[1]] ??= []).push(m[2].replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"'));
-  }
-  return out;
-}
-
-/** A consent page answered as a person who accepts everything it proposes would answer it. */
-async function allowAll(browser: PageBrowser, page: PageResponse): Promise<PageResponse> {
-  if (!/^Allow/.test(titleOf(page))) return page; // remembered, or no consent asked
-  return browser.follow(await browser.submit(page, /\/consent$/, { decision: 'allow', ...checkedBoxes(page) }));
-}
-
-/** A standalone launch through the pages, signed in in `browser`; returns the access token. */
-async function launch(server: AccountsServer, browser: PageBrowser, app: Awaited<ReturnType<typeof registerApp>>, scopes: string[], choosePatient?: string): Promise<string> {
-  const auth = await authorizationUrl(server, app, ['openid', 'fhirUser', ...scopes].join(' '));
-  let page = await browser.visit(auth.url);
-  if (titleOf(page) === 'Whose record?' && choosePatient) page = await browser.get(`${new URL(page.url).pathname}?patient=${choosePatient}`);
-  const tokens = await exchange(app, auth, await allowAll(browser, page));
-  return tokens.access_token;
-}
-
-/** A proxy account through the invitation the patient's clinic sends. */
-async function proxyBrowser(server: AccountsServer, relatedPerson: string, email: string): Promise<PageBrowser> {
-  await inviteProxy(server.running.accounts, relatedPerson, undefined);
-  const b = browserFor(server);
-  const accept = await b.visit(linkIn((await mailTo(server, email)).text));
-  const done = await b.submit(accept, '/account/register/proxy', { email, password: 'kite harbor violin maple' });
-  if (done.status !== 303) throw new Error(`proxy registration failed: ${done.status} ${done.text.slice(0, 500)}`);
-  return b;
-}
-
-/** A staff or admin account through its set-password link and authenticator set-up. */
-async function staffBrowser(server: AccountsServer, role: 'staff' | 'admin', practitioner?: string): Promise<PageBrowser> {
-  const email = `${role}.${randomUUID().slice(0, 8)}@example.org`;
-  await createStaffAccount(server.running.accounts, { email, role, ...(practitioner ? { practitioner: `Practitioner/${practitioner}` } : {}) });
-  const b = browserFor(server);
-  const setPage = await b.visit(linkIn((await mailTo(server, email)).text));
-  await b.submit(setPage, '/account/reset', { password: 'clinic night shift kettle' });
-  const setup = await b.follow(await b.submit(await b.visit('/account/sign-in'), '/account/sign-in', { email, password: 'clinic night shift kettle' }));
-  const codes = await b.follow(await b.submit(setup, '/account/totp-setup', { code: await totpNow(totpSecretOn(setup)) }));
-  await b.follow(await b.submit(codes, '/account/recovery-codes'));
-  return b;
-}
-
 export async function buildWorld(): Promise<World> {
   const server = await startAccountsServer();
   const create = (r: Record<string, unknown>) => createWith(server, r);
@@ -263,38 +200,32 @@ export async function buildWorld(): Promise<World> {
       name: [{ given: [given], family: 'Proxy', text: `${given} Proxy` }],
       telecom: [{ system: 'email', value: email }],
     });
-  const emails = Object.fromEntries(['results', 'all', 'ended', 'revoked', 'parent'].map((k) => [k, `${k}.${randomUUID().slice(0, 8)}@example.org`]));
   const proxies = {
-    results: await related(alice.id, 'Rita', emails.results),
-    all: await related(alice.id, 'Abe', emails.all),
-    ended: await related(alice.id, 'Enid', emails.ended),
-    revoked: await related(alice.id, 'Rex', emails.revoked),
-    parent: await related(teen.id, 'Mona', emails.parent, true),
+    results: await related(alice.id, 'Rita', uniqueEmail('results')),
+    all: await related(alice.id, 'Abe', uniqueEmail('all')),
+    ended: await related(alice.id, 'Enid', uniqueEmail('ended')),
+    revoked: await related(alice.id, 'Rex', uniqueEmail('revoked')),
+    parent: await related(teen.id, 'Mona', uniqueEmail('parent'), true),
   };
   await create(proxyConsent(alice.id, proxies.results, { classes: ['Observation', 'DiagnosticReport'], act: false }));
   alice.own.Consent = await create(proxyConsent(alice.id, proxies.all, { classes: CLASSES, act: true }));
   await create(proxyConsent(alice.id, proxies.ended, { classes: CLASSES, act: true, end: dayFromNow(-2) }));
   await create(proxyConsent(alice.id, proxies.revoked, { classes: CLASSES, act: true, status: 'inactive' }));
   teen.own.Consent = await create(proxyConsent(teen.id, proxies.parent, { classes: CLASSES, act: true, performer: `RelatedPerson/${proxies.parent}` }));
-  bob.own.Consent = await create(proxyConsent(bob.id, await related(bob.id, 'Zed', `zed.${randomUUID().slice(0, 8)}@example.org`), { classes: CLASSES, act: false }));
+  bob.own.Consent = await create(proxyConsent(bob.id, await related(bob.id, 'Zed', uniqueEmail('zed')), { classes: CLASSES, act: false }));
 
   // Tokens, as a SMART app gets them.
+  const people = new People(server);
   const app = await registerApp(server, { name: 'Matrix app' });
   const patientScopes = ['launch/patient', ...TYPES.map((t) => `patient/${t}.cruds`)];
   const tokens: Record<string, string> = {};
-  const { browser: aliceBrowser } = await registerPatient(server, alice);
-  tokens.patient = await launch(server, aliceBrowser, app, patientScopes);
+  tokens.patient = (await people.patientToken(alice, patientScopes, app)).token;
   const labApp = await registerApp(server, { name: 'Lab-only app' });
-  tokens['patient, lab results only'] = await launch(server, aliceBrowser, labApp, ['launch/patient', `patient/Observation.rs?category=${LAB}`]);
-  for (const [key, email] of Object.entries(emails)) {
-    const id = proxies[key as keyof typeof proxies];
-    const b = await proxyBrowser(server, id, email);
-    const patient = key === 'parent' ? teen.id : alice.id;
-    tokens[`proxy ${key}`] = await launch(server, b, app, patientScopes, patient);
-  }
+  tokens['patient, lab results only'] = (await people.patientToken(alice, ['launch/patient', `patient/Observation.rs?category=${LAB}`], labApp)).token;
+  for (const [key, relatedPerson] of Object.entries(proxies)) tokens[`proxy ${key}`] = (await people.proxyToken(relatedPerson, patientScopes, app)).token;
   const staffApp = await registerApp(server, { name: 'Clinic app' });
-  tokens.clinician = await launch(server, await staffBrowser(server, 'staff', practitioner), staffApp, TYPES.map((t) => `user/${t}.cruds`));
-  tokens.admin = await launch(server, await staffBrowser(server, 'admin'), staffApp, ['user/AuditEvent.rs', ...TYPES.map((t) => `user/${t}.rs`)]);
+  tokens.clinician = (await people.staffToken(practitioner, TYPES.map((t) => `user/${t}.cruds`), staffApp)).token;
+  tokens.admin = (await people.adminToken(['user/AuditEvent.rs', ...TYPES.map((t) => `user/${t}.rs`)], staffApp)).token;
   const wide = await registerBackendClient(server.running.auth.services.clients, { scope: 'system/*.cruds', name: 'Integrator (wide)' });
   const narrow = await registerBackendClient(server.running.auth.services.clients, { scope: 'system/Observation.rs', name: 'Integrator (narrow)' });
   const systemToken = async (credentials: typeof wide, scope: string) =>

@@ -15,6 +15,7 @@ import { requestToolsToken, toolsClientKey } from '../../src/auth/tools-client.t
 import { issueActivationCode } from '../../src/auth/accounts/enrolment.ts';
 import { testConfig } from './test-server.ts';
 import { PageBrowser, type PageResponse } from './page-browser.ts';
+import { TokenSource, useTokenSource } from './test-auth.ts';
 
 export interface AccountsServer {
   baseUrl: string;
@@ -31,19 +32,19 @@ export async function startAccountsServer(): Promise<AccountsServer> {
   const base = await testConfig({ trustProxy: true });
   const config = { ...base, mail: { ...base.mail, outboxDir: outbox } };
   const running = await startServer(config, createLogger(config.logLevel));
-  let token: { value: string; at: number } | undefined;
+  const tools = new TokenSource(async () => {
+    const { services } = running.auth;
+    const key = await toolsClientKey(services.db, services.box, services.clients);
+    return { access_token: await requestToolsToken(services.endpoints.issuer, `${running.url}/auth/token`, key), expires_in: 230 };
+  });
+  // fhirFetch (support/http.ts) calls this server as its tools client, as createWith does.
+  useTokenSource(config.baseUrl, tools);
   return {
     baseUrl: config.baseUrl,
     fhirUrl: `${config.baseUrl}/fhir`,
     running,
     outbox,
-    async toolsToken() {
-      if (token && Date.now() - token.at < 200_000) return token.value;
-      const { services } = running.auth;
-      const key = await toolsClientKey(services.db, services.box, services.clients);
-      token = { value: await requestToolsToken(services.endpoints.issuer, `${running.url}/auth/token`, key), at: Date.now() };
-      return token.value;
-    },
+    toolsToken: () => tools.token(),
     async close() {
       await running.close();
       fs.rmSync(outbox, { recursive: true, force: true });
@@ -79,7 +80,8 @@ export interface TestPatient {
   email: string;
 }
 
-export async function createPatient(server: AccountsServer, o: { given?: string; family?: string; birthDate?: string } = {}): Promise<TestPatient> {
+/** A patient who can register (an MRN, a birth date, an email address); `more` adds to the Patient resource. */
+export async function createPatient(server: AccountsServer, o: { given?: string; family?: string; birthDate?: string; more?: Record<string, unknown> } = {}): Promise<TestPatient> {
   const mrn = uniqueMrn();
   const given = o.given ?? 'Alba';
   const family = o.family ?? `Tester${randomUUID().slice(0, 4)}`;
@@ -91,6 +93,7 @@ export async function createPatient(server: AccountsServer, o: { given?: string;
     name: [{ given: [given], family, text: `${given} ${family}` }],
     birthDate,
     telecom: [{ system: 'email', value: email }],
+    ...o.more,
   });
   return { id: created.id, mrn, birthDate, name: `${given} ${family}`, email };
 }
@@ -137,8 +140,11 @@ export const linkIn = (text: string): string => {
   return m[1];
 };
 
+/** The password registerPatient gives a patient's account unless told another. */
+export const PATIENT_PASSWORD = 'sunny otter canoe lantern';
+
 /** Registers a patient account through the activation-code page; returns the browser, signed in. */
-export async function registerPatient(server: AccountsServer, patient: TestPatient, password = 'sunny otter canoe lantern'): Promise<{ browser: PageBrowser; email: string; password: string }> {
+export async function registerPatient(server: AccountsServer, patient: TestPatient, password = PATIENT_PASSWORD): Promise<{ browser: PageBrowser; email: string; password: string }> {
   const { code } = await issueCode(server, patient.mrn);
   const browser = browserFor(server);
   const form = await browser.visit('/account/register');
