@@ -3,10 +3,11 @@
 // are checked together and every wrong cell is listed.
 import { expect } from 'chai';
 import type { Bundle } from 'fhir/r4';
-import { buildWorld, LAB, TYPES, type MatrixType, type World } from './support/access-world.ts';
+import { buildWorld, CLASS_PROXIES, LAB, PROXY_CLASSES, TYPES, type MatrixType, type ProxyClass, type World } from './support/access-world.ts';
 
-type Interaction = 'read' | 'vread' | 'search' | 'history' | 'type-history' | 'create' | 'update' | 'patch' | 'delete';
-const INTERACTIONS: Interaction[] = ['read', 'vread', 'search', 'history', 'type-history', 'create', 'update', 'patch', 'delete'];
+type Interaction = 'read' | 'vread' | 'search' | 'history' | 'type-history' | 'create' | 'update' | 'patch' | 'delete' | '$everything';
+const INTERACTIONS: Interaction[] = ['read', 'vread', 'search', 'history', 'type-history', 'create', 'update', 'patch', 'delete', '$everything'];
+const WRITES = new Set<Interaction>(['create', 'update', 'patch', 'delete']);
 
 /** What a cell should answer: a status; for searches also whether Alice's resource is in it. */
 type Expected = number | { status: 200; aliceFound: boolean };
@@ -23,9 +24,14 @@ interface Role {
 
 const found = (yes: boolean): Expected => ({ status: 200, aliceFound: yes });
 
-/** A patient (or a proxy who may act): reads of the record, and the portal's writes only. */
-function portalUser(type: MatrixType, interaction: Interaction, o: { visible: (t: MatrixType) => boolean; consentWrites: boolean }): Expected {
+/**
+ * A patient or a proxy of Alice: reads of what they may see, and the portal's writes only.
+ * `$everything` (asked of Patient only) answers with the part of Alice's record they may see.
+ */
+function portalUser(type: MatrixType, interaction: Interaction, o: { visible: (t: MatrixType) => boolean; act: boolean; consentWrites: boolean }): Expected {
   const visible = o.visible(type);
+  // Nobody changes the audit trail through the API.
+  if (type === 'AuditEvent' && WRITES.has(interaction)) return 403;
   switch (interaction) {
     case 'read':
     case 'vread':
@@ -33,16 +39,19 @@ function portalUser(type: MatrixType, interaction: Interaction, o: { visible: (t
       return visible ? 200 : 404;
     case 'search':
       return found(visible);
+    case '$everything':
+      return 200;
     case 'type-history':
       // The clinic's directory is nobody's record: its history is as open as the directory.
       return type === 'Practitioner' ? 200 : 403;
     case 'create':
-      if (['Communication', 'Appointment', 'MedicationRequest'].includes(type)) return 201;
+      if (!o.act) return 403;
+      if (['Communication', 'Appointment', 'MedicationRequest'].includes(type)) return visible ? 201 : 403;
       if (type === 'Consent') return o.consentWrites ? 201 : 403;
       return 403;
     case 'update':
     case 'patch':
-      if (type === 'Patient' || type === 'Appointment') return 200;
+      if (type === 'Patient' || type === 'Appointment') return o.act && visible ? 200 : visible ? 403 : 404;
       if (type === 'Consent') return o.consentWrites ? 200 : visible ? 403 : 404;
       return visible ? 403 : 404;
     case 'delete':
@@ -51,58 +60,79 @@ function portalUser(type: MatrixType, interaction: Interaction, o: { visible: (t
   }
 }
 
+/** Staff, admins and system clients see no AuditEvent through the ordinary rules: their own. */
+function auditEventCell(interaction: Interaction, reads: boolean, typeHistory: number): Expected {
+  if (WRITES.has(interaction)) return 403;
+  if (interaction === 'search') return found(reads);
+  if (interaction === 'type-history') return typeHistory;
+  return reads ? 200 : 404;
+}
+
 function roles(world: World): Role[] {
   const t = world.tokens;
   const all = (status: number) => () => status;
+  const classProxies: Role[] = (Object.keys(CLASS_PROXIES) as ProxyClass[]).map((cls) => ({
+    name: `proxy with ${cls} only, ${CLASS_PROXIES[cls].act ? 'acting' : 'viewing'}`,
+    token: t[`proxy ${cls}`],
+    me: `RelatedPerson/${world.proxies[cls]}`,
+    expect: (type, i) =>
+      portalUser(type, i, {
+        // The part of the trail about the patient comes with the whole record class.
+        visible: (x) => (PROXY_CLASSES[cls] as readonly string[]).includes(x) || x === 'Practitioner' || (cls === 'record' && x === 'AuditEvent'),
+        act: CLASS_PROXIES[cls].act,
+        consentWrites: false,
+      }),
+  }));
   return [
     { name: 'no token', expect: all(401) },
     {
       name: 'patient',
       token: t.patient,
       me: `Patient/${world.alice.id}`,
-      expect: (type, i) => portalUser(type, i, { visible: () => true, consentWrites: true }),
+      expect: (type, i) => portalUser(type, i, { visible: () => true, act: true, consentWrites: true }),
     },
     {
       name: 'proxy with every class, acting',
       token: t['proxy all'],
       me: `RelatedPerson/${world.proxies.all}`,
-      expect: (type, i) => portalUser(type, i, { visible: (x) => x !== 'Consent', consentWrites: false }),
+      expect: (type, i) => portalUser(type, i, { visible: (x) => x !== 'Consent', act: true, consentWrites: false }),
     },
-    {
-      name: 'proxy with results only, viewing',
-      token: t['proxy results'],
-      expect: (type, i) => {
-        const visible = type === 'Observation' || type === 'Practitioner';
-        if (i === 'read' || i === 'vread' || i === 'history') return visible ? 200 : 404;
-        if (i === 'search') return found(visible);
-        if (i === 'type-history') return type === 'Practitioner' ? 200 : 403;
-        if (i === 'create') return 403;
-        return visible && type !== 'Practitioner' ? 403 : type === 'Practitioner' ? 403 : 404;
-      },
-    },
+    ...classProxies,
     { name: 'proxy whose Consent ended', token: t['proxy ended'], expect: all(403) },
     { name: 'proxy whose Consent was revoked', token: t['proxy revoked'], expect: all(403) },
+    {
+      name: 'parent of a 15-year-old (another patient), acting',
+      token: t['proxy parent'],
+      me: `RelatedPerson/${world.proxies.parent}`,
+      expect: (type, i) => (i === '$everything' ? 404 : portalUser(type, i, { visible: (x) => x === 'Practitioner', act: true, consentWrites: false })),
+    },
     {
       name: 'clinician',
       token: t.clinician,
       me: `Practitioner/${world.practitioner}`,
-      expect: (_type, i) => (i === 'search' ? found(true) : i === 'create' ? 201 : 200),
+      expect: (type, i) => (type === 'AuditEvent' ? auditEventCell(i, false, 200) : i === 'search' ? found(true) : i === 'create' ? 201 : 200),
     },
     {
       name: 'admin',
       token: t.admin,
-      expect: (_type, i) => {
+      expect: (type, i) => {
+        if (type === 'AuditEvent') return auditEventCell(i, true, 200);
         if (i === 'search') return found(false);
-        if (i === 'read' || i === 'vread' || i === 'history') return 404;
-        if (i === 'type-history') return 403;
+        if (i === 'read' || i === 'vread' || i === 'history' || i === '$everything') return 404;
         return 403;
       },
     },
-    { name: 'system client, wide scopes', token: t['system, wide'], expect: (_type, i) => (i === 'search' ? found(true) : i === 'create' ? 201 : 200) },
+    {
+      name: 'system client, wide scopes',
+      token: t['system, wide'],
+      expect: (type, i) => (type === 'AuditEvent' ? auditEventCell(i, true, 200) : i === 'search' ? found(true) : i === 'create' ? 201 : 200),
+    },
     {
       name: 'system client, Observation only',
       token: t['system, Observation only'],
       expect: (type, i) => {
+        // $everything: the part of the record its scopes reach (Alice's Observations).
+        if (i === '$everything') return 200;
         if (type !== 'Observation') return 403;
         if (i === 'search') return found(true);
         return ['read', 'vread', 'history', 'type-history'].includes(i) ? 200 : 403;
@@ -112,6 +142,7 @@ function roles(world: World): Role[] {
       name: 'patient token with only patient/Observation.rs?category=laboratory',
       token: t['patient, lab results only'],
       expect: (type, i) => {
+        if (i === '$everything') return 200;
         if (type !== 'Observation') return 403;
         if (i === 'search') return found(true);
         if (i === 'read' || i === 'vread' || i === 'history') return 200;
@@ -174,6 +205,15 @@ function newResource(world: World, type: MatrixType, me: string | undefined): Re
     }
     case 'Practitioner':
       return { resourceType: 'Practitioner', name: [{ family: 'Newdoc' }] };
+    case 'AuditEvent':
+      return {
+        resourceType: 'AuditEvent',
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+        recorded: new Date().toISOString(),
+        agent: [{ who: { reference: self }, requestor: true }],
+        source: { observer: { display: 'someone' } },
+        entity: [{ what: subject }],
+      };
   }
 }
 
@@ -220,6 +260,8 @@ describe('access: the authorization matrix', function () {
       return { id: world.alice.id, resource: current.body! };
     }
     const original = await call(await world.system('system/*.rs'), 'GET', `${type}/${world.alice.own[type]}`);
+    // The trail cannot be written through the API (not even by the tools): writes go to Alice's entry.
+    if (type === 'AuditEvent') return { id: world.alice.own[type], resource: original.body! };
     const { id: _id, meta: _meta, ...copy } = original.body!;
     // A copy of a proxy Consent that grants the results-only proxy nothing more than it has.
     if (type === 'Consent') {
@@ -271,6 +313,11 @@ describe('access: the authorization matrix', function () {
         status = (await call(role.token, 'PATCH', `${type}/${target.id}`, patchOf(type), 'application/json-patch+json')).status;
         break;
       }
+      case '$everything': {
+        const res = await call(role.token, 'GET', `Patient/${world.alice.id}/$everything?_count=500`);
+        status = res.status;
+        break;
+      }
       case 'delete': {
         const target = type === 'Patient' ? { id: (await fresh('Patient')).id } : await fresh(type);
         // Alice herself is never deleted: a clinician's or system's delete goes to a new patient.
@@ -289,6 +336,7 @@ describe('access: the authorization matrix', function () {
     for (const role of roles(world)) {
       for (const type of TYPES) {
         for (const interaction of INTERACTIONS) {
+          if (interaction === '$everything' && type !== 'Patient') continue;
           const problem = await cell(role, type, interaction);
           if (problem) wrong.push(`${role.name}: ${problem}`);
         }

@@ -152,6 +152,8 @@ export function createAccessPolicy(data: AccessData & WriteCheckData): AccessPol
       if (view.role === 'server') return undefined;
       const condition = this.restriction(ctx, type ?? '*', 'read');
       if (condition === undefined) return undefined;
+      // Staff and the audit trail: nothing of the type is theirs, an empty history as a search is.
+      if (view.role === 'staff' && condition === NOTHING) return NOTHING;
       // History entries carry the partition key but no search values: only a list of patients
       // can be applied to them, not releases, proxy classes or granular scopes.
       const simple = view.patients !== 'all' && !view.proxy && !view.releasedOnly && !view.granular.has(`read ${type}`);
@@ -165,8 +167,13 @@ export function createAccessPolicy(data: AccessData & WriteCheckData): AccessPol
       if (view.role === 'server') return;
       const condition = this.restriction(ctx, type, action);
       const visible = (doc: object) => condition === undefined || matches(condition, doc);
-      // What it changes must be visible to the caller: otherwise it is not there for them.
-      if (existing && !visible(existing)) throw notFound(`${type}/${existing._id} is not known`);
+      // What it changes must be visible to the caller: otherwise it is not there for them. One they
+      // may see but not change (a proxy who may only view) is a 403: it is there for them.
+      if (existing && !visible(existing)) {
+        const readable = this.condition(ctx, type, 'read');
+        if (readable !== undefined && !matches(readable, existing)) throw notFound(`${type}/${existing._id} is not known`);
+        throw forbidden(`The access token allows viewing this ${type}, not changing it`);
+      }
       // What it would leave must be too (no writing into someone else's record, or outside a granular scope).
       if (next && !visible({ _id: (next as { id?: string }).id ?? '', ...data.index(next), resource: next })) {
         throw forbidden(`The access token does not allow writing this ${type}: it would be outside what the token reaches`);

@@ -7,12 +7,37 @@ import { createPatient, registerApp, startAccountsServer, uniqueEmail, type Acco
 import { People } from './people.ts';
 import { backendConfiguration, registerBackendClient } from './test-auth.ts';
 
-export const TYPES = ['Patient', 'Observation', 'Condition', 'Appointment', 'MedicationRequest', 'Communication', 'Invoice', 'Consent', 'Practitioner'] as const;
+export const TYPES = ['Patient', 'Observation', 'Condition', 'Appointment', 'MedicationRequest', 'Communication', 'Invoice', 'Consent', 'AuditEvent', 'Practitioner'] as const;
 export type MatrixType = (typeof TYPES)[number];
 
 export const LAB = 'http://terminology.hl7.org/CodeSystem/observation-category|laboratory';
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const CLASSES = ['Patient', 'Observation', 'DiagnosticReport', 'Condition', 'AllergyIntolerance', 'MedicationRequest', 'Immunization', 'Encounter', 'Appointment', 'Communication', 'Invoice'];
+
+/**
+ * The classes of data a patient can grant a proxy (as the portal groups them) and the resource
+ * types each stands for in a Consent's provision.class.
+ */
+export const PROXY_CLASSES = {
+  results: ['Observation', 'DiagnosticReport'],
+  record: ['Patient', 'Condition', 'AllergyIntolerance', 'Immunization', 'Encounter'],
+  medications: ['MedicationRequest'],
+  appointments: ['Appointment'],
+  messages: ['Communication'],
+  billing: ['Invoice'],
+} as const;
+export type ProxyClass = keyof typeof PROXY_CLASSES;
+
+/** Alice's proxies: one per class (view only, or acting where the portal lets them act), and others. */
+export const CLASS_PROXIES: Record<ProxyClass, { act: boolean }> = {
+  results: { act: false },
+  record: { act: false },
+  medications: { act: true },
+  appointments: { act: true },
+  messages: { act: true },
+  billing: { act: false },
+};
+export type ProxyKey = ProxyClass | 'all' | 'ended' | 'revoked' | 'parent';
 
 export interface Person extends TestPatient {
   /** Ids of one resource of each type in the person's record. */
@@ -32,7 +57,7 @@ export interface World {
   /** The teen's sensitive condition (depression) and an ordinary one. */
   teenSensitive: string;
   teenOrdinary: string;
-  proxies: { results: string; all: string; ended: string; revoked: string; parent: string };
+  proxies: Record<ProxyKey, string>;
   tokens: Record<string, string>;
   /** A token source for a fresh token of a role (tokens are exchanged once; roles may need more). */
   system(scope: string): Promise<string>;
@@ -200,14 +225,16 @@ export async function buildWorld(): Promise<World> {
       name: [{ given: [given], family: 'Proxy', text: `${given} Proxy` }],
       telecom: [{ system: 'email', value: email }],
     });
-  const proxies = {
-    results: await related(alice.id, 'Rita', uniqueEmail('results')),
-    all: await related(alice.id, 'Abe', uniqueEmail('all')),
-    ended: await related(alice.id, 'Enid', uniqueEmail('ended')),
-    revoked: await related(alice.id, 'Rex', uniqueEmail('revoked')),
-    parent: await related(teen.id, 'Mona', uniqueEmail('parent'), true),
-  };
-  await create(proxyConsent(alice.id, proxies.results, { classes: ['Observation', 'DiagnosticReport'], act: false }));
+  const proxies = {} as Record<ProxyKey, string>;
+  for (const [key, given] of Object.entries({ results: 'Rita', record: 'Reed', medications: 'Meg', appointments: 'Abby', messages: 'Mel', billing: 'Bill' })) {
+    const cls = key as ProxyClass;
+    proxies[cls] = await related(alice.id, given, uniqueEmail(key));
+    await create(proxyConsent(alice.id, proxies[cls], { classes: [...PROXY_CLASSES[cls]], act: CLASS_PROXIES[cls].act }));
+  }
+  proxies.all = await related(alice.id, 'Abe', uniqueEmail('all'));
+  proxies.ended = await related(alice.id, 'Enid', uniqueEmail('ended'));
+  proxies.revoked = await related(alice.id, 'Rex', uniqueEmail('revoked'));
+  proxies.parent = await related(teen.id, 'Mona', uniqueEmail('parent'), true);
   alice.own.Consent = await create(proxyConsent(alice.id, proxies.all, { classes: CLASSES, act: true }));
   await create(proxyConsent(alice.id, proxies.ended, { classes: CLASSES, act: true, end: dayFromNow(-2) }));
   await create(proxyConsent(alice.id, proxies.revoked, { classes: CLASSES, act: true, status: 'inactive' }));
@@ -225,13 +252,23 @@ export async function buildWorld(): Promise<World> {
   for (const [key, relatedPerson] of Object.entries(proxies)) tokens[`proxy ${key}`] = (await people.proxyToken(relatedPerson, patientScopes, app)).token;
   const staffApp = await registerApp(server, { name: 'Clinic app' });
   tokens.clinician = (await people.staffToken(practitioner, TYPES.map((t) => `user/${t}.cruds`), staffApp)).token;
-  tokens.admin = (await people.adminToken(['user/AuditEvent.rs', ...TYPES.map((t) => `user/${t}.rs`)], staffApp)).token;
+  tokens.admin = (await people.adminToken(TYPES.map((t) => `user/${t}.rs`), staffApp)).token;
   const wide = await registerBackendClient(server.running.auth.services.clients, { scope: 'system/*.cruds', name: 'Integrator (wide)' });
   const narrow = await registerBackendClient(server.running.auth.services.clients, { scope: 'system/Observation.rs', name: 'Integrator (narrow)' });
   const systemToken = async (credentials: typeof wide, scope: string) =>
     (await oidc.clientCredentialsGrant(await backendConfiguration(server.baseUrl, credentials), { scope })).access_token;
   tokens['system, wide'] = await systemToken(wide, 'system/*.cruds');
   tokens['system, Observation only'] = await systemToken(narrow, 'system/Observation.rs');
+
+  // An entry of the audit trail about Alice (her record was written and read above): the trail is
+  // written in batches, so it may take a moment to appear.
+  for (let attempt = 0; !alice.own.AuditEvent; attempt++) {
+    const res = await tools(server, 'GET', `AuditEvent?patient=Patient/${alice.id}&_count=1`);
+    const bundle = (await res.json()) as { entry?: Array<{ resource: { id: string } }> };
+    if (bundle.entry?.length) alice.own.AuditEvent = bundle.entry[0].resource.id;
+    else if (attempt > 50) throw new Error('no AuditEvent about Alice appeared');
+    else await new Promise((r) => setTimeout(r, 100));
+  }
 
   return {
     server,

@@ -6,6 +6,7 @@
 // Parameters: _since (changed after), _type (only these types), _count (page size).
 // See: https://hl7.org/fhir/R4/patient-operation-everything.html
 import type { Parameters } from 'fhir/r4';
+import { forbidden } from '../../access/access-policy-errors.ts';
 import { DIRECTORY_TYPES } from '../../access/data-classes.ts';
 import { badRequest, notFound, notSupported } from '../outcome.ts';
 import { parseFhirInstant } from '../router/fhir-dates.ts';
@@ -45,9 +46,10 @@ function operationParams(req: FhirRequest): Array<[string, string]> {
 async function assertPatientInView(services: FhirServices, ctx: AccessContext, id: string): Promise<void> {
   const { access, repo } = services;
   if (await repo.find('Patient', id, access.condition(ctx, 'Patient', 'read'))) return;
-  // A proxy granted results but not the Patient resource still has this patient's record.
+  // A proxy granted results but not the Patient resource still has this patient's record, and a
+  // system client with scopes for some of a record's types (not Patient) has those of everyone's.
   const reached = access.patients(ctx);
-  if (Array.isArray(reached) && reached.includes(id) && (await repo.find('Patient', id))) return;
+  if ((reached === 'all' || reached.includes(id)) && (await repo.find('Patient', id))) return;
   throw notFound(`Patient/${id} is not known`);
 }
 
@@ -62,6 +64,11 @@ export async function patientEverything(
   const search = services.search;
   if (!search) throw notSupported('$everything needs search, which is not available');
   const params = operationParams(req);
+  // A token that reaches no part of any patient's record is told so (403, as a search of a type
+  // without a scope), before and whatever the patient.
+  if (![...COMPARTMENT_TYPES].some((t) => search.searchable(t, ctx))) {
+    throw forbidden('The access token allows no part of a patient\'s record');
+  }
   await assertPatientInView(services, ctx, id);
 
   const requested = params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(',')).map((t) => t.trim()).filter(Boolean);
