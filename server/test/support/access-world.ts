@@ -6,10 +6,8 @@ import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { createStaffAccount, inviteProxy } from '../../src/auth/accounts/enrolment.ts';
 import {
-  authorizationUrl,
   browserFor,
   createPatient,
-  exchange,
   linkIn,
   mailTo,
   registerApp,
@@ -20,7 +18,8 @@ import {
   type AccountsServer,
   type TestPatient,
 } from './accounts.ts';
-import { titleOf, type PageBrowser, type PageResponse } from './page-browser.ts';
+import type { PageBrowser } from './page-browser.ts';
+import { launch } from './smart-sign-in.ts';
 import { backendConfiguration, registerBackendClient } from './test-auth.ts';
 
 export const TYPES = ['Patient', 'Observation', 'Condition', 'Appointment', 'MedicationRequest', 'Communication', 'Invoice', 'Consent', 'Practitioner'] as const;
@@ -158,30 +157,6 @@ function proxyConsent(patient: string, relatedPerson: string, o: { classes: stri
       class: o.classes.map((code) => ({ system: 'http://hl7.org/fhir/resource-types', code })),
     },
   };
-}
-
-/** The checkboxes a page shows checked, as a browser would submit them untouched. */
-function checkedBoxes(page: PageResponse): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const m of page.text.matchAll(/<input type="checkbox" name="([^"]+)"[^>]*value="([^"]*)"[^>]*\bchecked\b/g)) {
-    (out[m[1]] ??= []).push(m[2].replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"'));
-  }
-  return out;
-}
-
-/** A consent page answered as a person who accepts everything it proposes would answer it. */
-async function allowAll(browser: PageBrowser, page: PageResponse): Promise<PageResponse> {
-  if (!/^Allow/.test(titleOf(page))) return page; // remembered, or no consent asked
-  return browser.follow(await browser.submit(page, /\/consent$/, { decision: 'allow', ...checkedBoxes(page) }));
-}
-
-/** A standalone launch through the pages, signed in in `browser`; returns the access token. */
-async function launch(server: AccountsServer, browser: PageBrowser, app: Awaited<ReturnType<typeof registerApp>>, scopes: string[], choosePatient?: string): Promise<string> {
-  const auth = await authorizationUrl(server, app, ['openid', 'fhirUser', ...scopes].join(' '));
-  let page = await browser.visit(auth.url);
-  if (titleOf(page) === 'Whose record?' && choosePatient) page = await browser.get(`${new URL(page.url).pathname}?patient=${choosePatient}`);
-  const tokens = await exchange(app, auth, await allowAll(browser, page));
-  return tokens.access_token;
 }
 
 /** A proxy account through the invitation the patient's clinic sends. */
