@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import { authorizationUrl, browserFor, createPatient, exchange, registerApp, registerPatient, startAccountsServer, type AccountsServer, type TestApp } from './support/accounts.ts';
 import type { PageBrowser, PageResponse } from './support/page-browser.ts';
 import { titleOf } from './support/page-browser.ts';
+import { launch as launchThroughPages } from './support/smart-sign-in.ts';
 
 describe('SMART App Launch (standalone) with openid-client', function () {
   this.timeout(120_000);
@@ -220,5 +221,37 @@ describe('SMART App Launch (standalone) with openid-client', function () {
       }
       expect(error, 'openid-client refuses a changed state').to.be.instanceOf(Error);
     });
+  });
+});
+
+describe('SMART App Launch on a server whose base URL has dots in its host (a host name, an IP address)', function () {
+  this.timeout(120_000);
+  let server: AccountsServer;
+  before(async () => {
+    server = await startAccountsServer({ host: '127.0.0.1' });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  // The grant and the interaction are keyed by the FHIR base URL (the resource indicator), which
+  // the local database refused as a field name: the consent step answered 500.
+  it('a patient allows an app and it reads their record; the next launch is answered from the remembered grant', async () => {
+    expect(server.fhirUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+\/fhir$/);
+    const patient = await createPatient(server);
+    const { browser } = await registerPatient(server, patient);
+    const app = await registerApp(server);
+    const scopes = ['launch/patient', 'patient/Patient.rs'];
+    const token = await launchThroughPages(server, browser, app, scopes);
+    const read = await fetch(`${server.fhirUrl}/Patient/${patient.id}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' } });
+    expect(read.status).to.equal(200);
+    expect(((await read.json()) as { id: string }).id).to.equal(patient.id);
+
+    const auth = await authorizationUrl(server, app, ['openid', 'fhirUser', ...scopes].join(' '));
+    const again = await browser.visit(auth.url);
+    expect(again.status, 'no consent page the second time: straight back to the app').to.equal(303);
+    const tokens = await exchange(app, auth, again);
+    expect(tokens.patient).to.equal(patient.id);
+    expect(String(tokens.scope).split(' ')).to.include('patient/Patient.rs');
   });
 });

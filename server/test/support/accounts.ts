@@ -26,9 +26,10 @@ export interface AccountsServer {
   close(): Promise<void>;
 }
 
-export async function startAccountsServer(): Promise<AccountsServer> {
+/** `host`: the host of the server's BASE_URL (localhost unless given). */
+export async function startAccountsServer(o: { host?: string } = {}): Promise<AccountsServer> {
   const outbox = fs.mkdtempSync(path.join(os.tmpdir(), 'outbox-'));
-  const base = await testConfig({ trustProxy: true });
+  const base = await testConfig({ trustProxy: true }, o);
   const config = { ...base, mail: { ...base.mail, outboxDir: outbox } };
   const running = await startServer(config, createLogger(config.logLevel));
   let token: { value: string; at: number } | undefined;
