@@ -2,6 +2,9 @@
 // (PUT /fhir/Patient/{id}) under concurrent load, each beside a baseline in the same run: a bare
 // node:http handler doing the same MongoDB operations with the raw driver on the same database
 // (see support/baseline-server.ts). Prints req/s, p50/p99 latency and the server/baseline ratio.
+// The server is measured as deployed: every request carries a SMART backend-services token
+// (client_credentials with private_key_jwt from its token endpoint, a fresh one per run) that the
+// server checks and applies; the baseline has no authorization.
 //
 //   npm run bench:rest            (or: npx tsx bench/rest-bench.ts)
 //
@@ -12,12 +15,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { loadConfig } from '../server/src/config.ts';
 import { createLogger } from '../server/src/logger.ts';
 import { freePort, startLocalDatabase, type LocalDatabase } from '../server/src/db/local-database.ts';
-import { benchPatient } from './support/bench-patients.ts';
+import { registerClient, tokenFrom } from './support/bench-client.ts';
+import { benchPatient, seedPatients } from './support/bench-patients.ts';
 import { startBenchProcess, type BenchProcess } from './support/bench-processes.ts';
 import { runLoad, summarize, type LoadFigures, type LoadRun } from './support/load-run.ts';
 import { childPidsNamed, processCpuMs } from './support/process-cpu.ts';
@@ -35,6 +40,11 @@ const BENCH = {
   /** Unmeasured seconds per target before each scenario (JIT, pools, validator caches). */
   warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 3),
   connections: Number(process.env.BENCH_CONNECTIONS ?? 10),
+  /**
+   * Pause after each measured run before its CPU is read, so that work the server does after
+   * answering (the audit trail's batched writes) counts for its own run, not the next one.
+   */
+  settleMs: Number(process.env.BENCH_SETTLE_MS ?? 700),
   /** Existing Patients the reads and updates spread over (per target for updates). */
   pool: Number(process.env.BENCH_POOL ?? 200),
   /** The server's log level: info, as `npm start` runs it, so request logging is measured too. */
@@ -92,26 +102,6 @@ async function startDatabase(): Promise<string> {
   cleanups.push(() => db.stop());
   progress(`database: ${db.kind} at ${db.uri} (data in ${dir})`);
   return db.uri;
-}
-
-/** Creates `count` Patients through the FHIR server and returns their ids. */
-async function seedPatients(fhirUrl: string, count: number, offset: number): Promise<string[]> {
-  const ids: string[] = [];
-  let nextIndex = 0;
-  const worker = async () => {
-    while (nextIndex < count) {
-      const i = nextIndex++;
-      const res = await fetch(`${fhirUrl}/Patient`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
-        body: JSON.stringify(benchPatient(offset + i)),
-      });
-      if (res.status !== 201) throw new Error(`seeding a Patient answered ${res.status}: ${await res.text()}`);
-      ids.push(res.headers.get('location')!.split('/Patient/')[1].split('/')[0]);
-    }
-  };
-  await Promise.all(Array.from({ length: 10 }, worker));
-  return ids;
 }
 
 function scenarios(pools: { read: string[]; update: Record<Target, string[]> }): Scenario[] {
@@ -189,6 +179,8 @@ async function main(): Promise<void> {
     await client.close();
   });
 
+  // The servers' AUTH_SECRET: the benchmark registers its backend client with it (support/bench-client.ts).
+  const secret = randomBytes(32).toString('base64');
   const serverPort = await freePort();
   const server: BenchProcess = await startBenchProcess(
     'FHIR server',
@@ -201,6 +193,7 @@ async function main(): Promise<void> {
       BASE_URL: `http://127.0.0.1:${serverPort}`,
       LOG_LEVEL: BENCH.logLevel,
       LOAD_DEMO_DATA: 'false',
+      AUTH_SECRET: secret,
     },
     BENCH.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${BENCH.cpuProfDir}`] : [],
   );
@@ -213,12 +206,14 @@ async function main(): Promise<void> {
   cleanups.push(() => baseline.stop());
   progress(`server ${server.url}, baseline ${baseline.url}, database ${databaseName}`);
 
+  const client = await registerClient(mongoUri, databaseName, secret);
   const fhirUrl = `${server.url}/fhir`;
+  const seedToken = await tokenFrom(server.url, client);
   const pools = {
-    read: await seedPatients(fhirUrl, BENCH.pool, 0),
+    read: await seedPatients(fhirUrl, seedToken, BENCH.pool, 0),
     update: {
-      server: await seedPatients(fhirUrl, BENCH.pool, BENCH.pool),
-      baseline: await seedPatients(fhirUrl, BENCH.pool, 2 * BENCH.pool),
+      server: await seedPatients(fhirUrl, seedToken, BENCH.pool, BENCH.pool),
+      baseline: await seedPatients(fhirUrl, seedToken, BENCH.pool, 2 * BENCH.pool),
     },
   };
   progress(`seeded ${3 * BENCH.pool} Patients through the server`);
@@ -232,17 +227,24 @@ async function main(): Promise<void> {
   for (const scenario of scenarios(pools).filter((s) => BENCH.scenarios.includes(s.name))) {
     const runs: Record<Target, LoadRun[]> = { server: [], baseline: [] };
     const cpu: Record<Target, { own: number; db: number } | undefined> = { server: { own: 0, db: 0 }, baseline: { own: 0, db: 0 } };
-    const run = async (who: Target, seconds: number) => {
-      const plan = { url: targets[who].url, connections: BENCH.connections, seconds, next: scenario.next(who) };
-      return runLoad(plan);
-    };
-    for (const who of ['baseline', 'server'] as const) if (BENCH.warmupSeconds > 0) await run(who, BENCH.warmupSeconds);
+    // The server's requests carry a token fetched just before each run (backend tokens live five
+    // minutes), outside the measured CPU; the bare baseline has no authorization.
+    const headersFor = async (who: Target) => (who === 'server' ? { authorization: `Bearer ${await tokenFrom(server.url, client)}` } : undefined);
+    const run = (who: Target, seconds: number, headers: Record<string, string> | undefined) =>
+      runLoad({ url: targets[who].url, connections: BENCH.connections, seconds, next: scenario.next(who), headers });
+    const settle = () => new Promise((resolve) => setTimeout(resolve, BENCH.settleMs));
+    for (const who of ['baseline', 'server'] as const) if (BENCH.warmupSeconds > 0) await run(who, BENCH.warmupSeconds, await headersFor(who));
+    await settle();
     for (let i = 0; i < slices; i++) {
       // baseline, server, server, baseline, baseline, server, ...
       for (const who of i % 2 === 0 ? (['baseline', 'server'] as const) : (['server', 'baseline'] as const)) {
+        const headers = await headersFor(who);
         const ownBefore = processCpuMs(targets[who].child.pid);
         const dbBefore = processCpuMs(dbPid);
-        runs[who].push(await run(who, sliceSeconds));
+        runs[who].push(await run(who, sliceSeconds, headers));
+        // The server records each request in the audit trail in batches after answering: the
+        // pause lets the last batch be written within the slice it belongs to.
+        await settle();
         const ownAfter = processCpuMs(targets[who].child.pid);
         const dbAfter = processCpuMs(dbPid);
         const acc = cpu[who];

@@ -1,6 +1,6 @@
-// Patients the REST benchmark sends: US Core shaped (profile claim, race/ethnicity/birth-sex
-// extensions, MRN identifier, name, telecom, address), about 2 KB of JSON each, deterministic
-// per index so every run sends the same bodies.
+// Patients the REST, audit and token-check benchmarks send: US Core shaped (profile claim,
+// race/ethnicity/birth-sex extensions, MRN identifier, name, telecom, address), about 2 KB of JSON
+// each, deterministic per index so every run sends the same bodies; and seeding them through the API.
 import type { Patient } from 'fhir/r4';
 
 const US_CORE = 'http://hl7.org/fhir/us/core/StructureDefinition';
@@ -79,4 +79,24 @@ export function benchPatient(i: number, id?: string): Patient {
       },
     ],
   };
+}
+
+/** Creates benchmark patients offset … offset + count - 1 through the FHIR API (10 at a time); returns their ids. */
+export async function seedPatients(fhirUrl: string, token: string, count: number, offset = 0): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const res = await fetch(`${fhirUrl}/Patient`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
+        body: JSON.stringify(benchPatient(offset + i)),
+      });
+      if (res.status !== 201) throw new Error(`seeding a Patient answered ${res.status}: ${await res.text()}`);
+      ids.push(res.headers.get('location')!.split('/Patient/')[1].split('/')[0]);
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, worker));
+  return ids;
 }

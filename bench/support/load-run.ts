@@ -47,7 +47,7 @@ export interface LoadPlan {
   url: string;
   seconds: number;
   connections: number;
-  /** Builds each request (method, path, body); called once per request sent. */
+  /** Builds each request (method, path, body, headers of its own); called once per request sent. */
   next: () => AutocannonRequest;
   /** Headers every request carries besides the JSON ones (an Authorization header). */
   headers?: Record<string, string>;
@@ -65,7 +65,15 @@ export function runLoad(plan: LoadPlan): Promise<LoadRun> {
         connections: plan.connections,
         duration: plan.seconds,
         timeout: 30,
-        requests: [{ headers, setupRequest: (req) => ({ ...req, ...plan.next(), headers }) }],
+        requests: [
+          {
+            headers,
+            setupRequest: (req) => {
+              const r = plan.next();
+              return { ...req, ...r, headers: r.headers ? { ...headers, ...r.headers } : headers };
+            },
+          },
+        ],
       },
       (err, r) => {
         if (err) return reject(err);

@@ -11,14 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import * as oidc from 'openid-client';
-import { exportJWK, generateKeyPair } from 'jose';
 import { loadConfig } from '../../server/src/config.ts';
 import { createLogger } from '../../server/src/logger.ts';
 import { freePort, startLocalDatabase, type LocalDatabase } from '../../server/src/db/local-database.ts';
-import { ClientRegistry } from '../../server/src/auth/clients.ts';
-import { SecretBox } from '../../server/src/auth/secret-box.ts';
-import { benchPatient } from './bench-patients.ts';
+import { registerClient, tokenFrom } from './bench-client.ts';
+import { seedPatients } from './bench-patients.ts';
 import { startBenchProcess, type BenchProcess } from './bench-processes.ts';
 import { runLoad, summarize, type LoadFigures, type LoadRun } from './load-run.ts';
 import { childPidsNamed, processCpuMs } from './process-cpu.ts';
@@ -209,55 +206,4 @@ async function startDatabase(cleanups: Array<() => Promise<void>>): Promise<stri
   cleanups.push(() => db.stop());
   progress(`database: ${db.kind} at ${db.uri} (data in ${dir})`);
   return db.uri;
-}
-
-interface BenchClient {
-  clientId: string;
-  privateKey: CryptoKey;
-  kid: string;
-}
-
-async function registerClient(mongoUri: string, databaseName: string, secret: string): Promise<BenchClient> {
-  const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
-  const kid = `bench-${Date.now()}`;
-  const client = new MongoClient(mongoUri);
-  try {
-    const registry = new ClientRegistry(client.db(databaseName), new SecretBox(Buffer.from(secret, 'base64')));
-    const created = await registry.create({
-      name: 'Benchmark',
-      type: 'backend',
-      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' }] },
-      scope: 'system/*.cruds',
-    });
-    return { clientId: created.clientId, privateKey: privateKey as CryptoKey, kid };
-  } finally {
-    await client.close();
-  }
-}
-
-/** A fresh access token from a server's token endpoint (tokens are for that server's FHIR base). */
-async function tokenFrom(url: string, c: BenchClient): Promise<string> {
-  const config = await oidc.discovery(new URL(`${url}/auth`), c.clientId, { token_endpoint_auth_signing_alg: 'ES384' }, oidc.PrivateKeyJwt({ key: c.privateKey, kid: c.kid }), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  return (await oidc.clientCredentialsGrant(config, { scope: 'system/*.cruds' })).access_token;
-}
-
-async function seedPatients(fhirUrl: string, token: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      const res = await fetch(`${fhirUrl}/Patient`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
-        body: JSON.stringify(benchPatient(i)),
-      });
-      if (res.status !== 201) throw new Error(`seeding a Patient answered ${res.status}: ${await res.text()}`);
-      ids.push(res.headers.get('location')!.split('/Patient/')[1].split('/')[0]);
-    }
-  };
-  await Promise.all(Array.from({ length: 10 }, worker));
-  return ids;
 }

@@ -1,6 +1,9 @@
-// The search benchmark's portal data: per patient 12 Observations, 2 Appointments,
-// 3 Communications and 2 Invoices, with simple made-up values (ids p<i>, MRN<i>).
+// The search benchmark's portal data: per patient 12 Observations (final, labs and vital signs,
+// so released to the patient at once), 2 Appointments, 3 Communications and 2 Invoices, with
+// simple made-up values. Patient i has the id p<i> and an MRN of the clinic's MRN system, which
+// (with the date of birth) is what a patient account is registered with.
 import type { FhirResource as Resource } from 'fhir/r4';
+import { IDENTIFIER } from '../../seed-data/fhir-codes.ts';
 
 const LAB = ['2345-7', '718-7', '2160-0', '2093-3', '4548-4'];
 const VITAL = ['8867-4', '8480-6', '29463-7'];
@@ -10,12 +13,19 @@ const rand = (n: number) => Math.floor(Math.random() * n);
 
 export const PORTAL_TYPES = ['Patient', 'Observation', 'Appointment', 'Communication', 'Invoice'];
 
+export const MRN_SYSTEM = IDENTIFIER.mrn;
+
+/** What identifies benchmark patient i: the id, the MRN and the date of birth (registration asks for both). */
+export function portalPerson(i: number): { id: string; mrn: string; birthDate: string } {
+  return { id: `p${i}`, mrn: String(700_000_000 + i), birthDate: `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 9}` };
+}
+
 /** Benchmark patient i and its portal resources. */
 export function portalPatientData(i: number, now: number): Resource[] {
-  const pid = `p${i}`;
+  const { id: pid, mrn, birthDate } = portalPerson(i);
   const subject = { reference: `Patient/${pid}` };
   const out: Resource[] = [
-    { resourceType: 'Patient', id: pid, identifier: [{ system: 'urn:mrn', value: `MRN${i}` }], name: [{ family: `Family${i % 500}`, given: [`Given${i}`] }], gender: i % 2 ? 'male' : 'female', birthDate: `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 9}` } as Resource,
+    { resourceType: 'Patient', id: pid, identifier: [{ system: MRN_SYSTEM, value: mrn }], name: [{ family: `Family${i % 500}`, given: [`Given${i}`] }], gender: i % 2 ? 'male' : 'female', birthDate } as Resource,
   ];
   for (let k = 0; k < 12; k++) {
     const lab = k % 3 !== 0;

@@ -1,10 +1,15 @@
 // The portal's everyday searches that the search benchmark measures: each as the FHIR search URL
-// the portal sends and as the best hand-written MongoDB query returning the same documents.
+// the portal sends (with the token of the patient X it is about) and as the best hand-written
+// MongoDB query returning the same documents, with the same access conditions the server adds
+// for a patient's token (access/access-policy.ts): only X's compartment — which these searches of
+// X's own records already ask for, through the partition key — and, on results (Observation,
+// DiagnosticReport), only those released to the patient by now and final, amended or corrected
+// (access/result-release.ts; the release time `rel` is stored beside each result).
 // Used in-process by search-bench.ts and behind a bare HTTP server by search-baseline-server.ts.
 import type { Collection, Db, Document } from 'mongodb';
 import type { KeyDocument } from '../../server/src/fhir/search/key-hints.ts';
-import { keyValue } from '../../server/src/fhir/search/lookup-keys.ts';
 import { idsOf } from '../../server/src/fhir/search/key-compaction.ts';
+import { MRN_SYSTEM, portalPerson } from './portal-data.ts';
 
 export interface SearchScenario {
   name: string;
@@ -25,8 +30,8 @@ export async function idsByKey(keys: Collection<KeyDocument>, prefix: string, li
   return [...new Set(docs.flatMap(idsOf))].sort();
 }
 
-/** keys: the search lookup keys, on databases where the server keeps them (key-hints.ts). */
-export function searchScenarios(db: Db, today: string, keys?: Collection<KeyDocument>): SearchScenario[] {
+/** The portal's searches (they read no lookup keys: the patient's token pins their one Patient). */
+export function searchScenarios(db: Db, today: string): SearchScenario[] {
   // Only what a response needs (the resource, its version and time), as the server fetches it:
   // the index block `sp` is half of each stored document.
   const projection = { resource: 1, vid: 1, ts: 1 };
@@ -35,17 +40,19 @@ export function searchScenarios(db: Db, today: string, keys?: Collection<KeyDocu
     if (sort) c = c.sort(sort);
     return c.limit(limit).toArray();
   };
+  // A result is there for its patient once released and final, amended or corrected.
+  const released = () => ({ rel: { $lte: new Date() }, 'sp.status.c': { $in: ['final', 'amended', 'corrected'] } });
   const q = encodeURIComponent;
   return [
     {
       name: 'Observation?patient=X&category=laboratory&_sort=-date&_count=50',
       path: (i) => `Observation?patient=p${i}&category=laboratory&_sort=-date&_count=50`,
-      raw: (i) => find('Observation', { patient: `p${i}`, 'sp.category.c': 'laboratory' }, { 'sp.date.o': -1, _id: 1 }, 51),
+      raw: (i) => find('Observation', { patient: `p${i}`, 'sp.category.c': 'laboratory', ...released() }, { 'sp.date.o': -1, _id: 1 }, 51),
     },
     {
       name: 'Observation?patient=X&code=<loinc>&_sort=date',
       path: (i) => `Observation?patient=p${i}&code=${q(LOINC)}&_sort=date`,
-      raw: (i) => find('Observation', { patient: `p${i}`, 'sp.code.sc': LOINC }, { 'sp.date.o': 1, _id: 1 }),
+      raw: (i) => find('Observation', { patient: `p${i}`, 'sp.code.sc': LOINC, ...released() }, { 'sp.date.o': 1, _id: 1 }),
     },
     {
       name: 'Appointment?patient=X&date=ge<today>',
@@ -71,17 +78,14 @@ export function searchScenarios(db: Db, today: string, keys?: Collection<KeyDocu
       },
     },
     {
-      name: 'Observation?subject:Patient.identifier=urn:mrn|MRNX&code=<loinc> (chain)',
-      path: (i) => `Observation?subject:Patient.identifier=${q(`urn:mrn|MRN${i}`)}&code=${q(LOINC)}`,
+      name: 'Observation?subject:Patient.identifier=<mrn system>|<MRN>&code=<loinc> (chain)',
+      path: (i) => `Observation?subject:Patient.identifier=${q(`${MRN_SYSTEM}|${portalPerson(i).mrn}`)}&code=${q(LOINC)}`,
       raw: async (i) => {
-        // The best hand-written lookup: the multikey index on MongoDB; on FerretDB, which has
-        // none, the identifier keys the server keeps beside the documents (key-hints.ts).
-        const mrn = `urn:mrn|MRN${i}`;
-        const ids = keys && (await idsByKey(keys, `Patient.identifier ${keyValue(`MRN${i}`)} `));
-        const p = await db
-          .collection('Patient')
-          .findOne((ids ? { _id: { $in: ids }, 'sp.identifier.sc': mrn } : { 'sp.identifier.sc': mrn }) as Document, { projection: { _id: 1 } });
-        return p ? find('Observation', { patient: String(p._id), 'sp.code.sc': LOINC }, { _id: 1 }) : [];
+        // The patient's token reaches only their own Patient, so the best hand-written lookup is
+        // that Patient by _id, with the identifier condition (no identifier index or lookup keys needed).
+        const { id, mrn } = portalPerson(i);
+        const p = await db.collection('Patient').findOne({ _id: id, 'sp.identifier.sc': `${MRN_SYSTEM}|${mrn}` } as Document, { projection: { _id: 1 } });
+        return p ? find('Observation', { patient: String(p._id), 'sp.code.sc': LOINC, ...released() }, { _id: 1 }) : [];
       },
     },
   ];

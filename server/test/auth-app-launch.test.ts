@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { authorizationUrl, browserFor, createPatient, exchange, registerApp, registerPatient, startAccountsServer, type AccountsServer, type TestApp } from './support/accounts.ts';
-import type { PageBrowser, PageResponse } from './support/page-browser.ts';
-import { titleOf } from './support/page-browser.ts';
+import type { PageBrowser } from './support/page-browser.ts';
+import { allowAll, launch as launchThroughPages } from './support/smart-sign-in.ts';
 
 describe('SMART App Launch (standalone) with openid-client', function () {
   this.timeout(120_000);
@@ -23,17 +23,9 @@ describe('SMART App Launch (standalone) with openid-client', function () {
     await server?.close();
   });
 
-  /** The consent page answered with what it proposes (every box checked, as a browser would send it). */
-  async function allow(page: PageResponse): Promise<PageResponse> {
-    if (!/^Allow/.test(titleOf(page))) return page;
-    const checked: Record<string, string[]> = {};
-    for (const m of page.text.matchAll(/<input type="checkbox" name="([^"]+)"[^>]*value="([^"]*)"[^>]*\bchecked\b/g)) (checked[m[1]] ??= []).push(m[2].replace(/&amp;/g, '&'));
-    return browser.follow(await browser.submit(page, /\/consent$/, { decision: 'allow', ...checked }));
-  }
-
   async function launch(app: TestApp, scope: string) {
     const auth = await authorizationUrl(server, app, scope);
-    return exchange(app, auth, await allow(await browser.visit(auth.url)));
+    return exchange(app, auth, await allowAll(browser, await browser.visit(auth.url)));
   }
 
   it('answers with the SMART context, the scopes granted, an RS256 id_token with fhirUser, and a refresh token for offline_access', async () => {
@@ -134,7 +126,7 @@ describe('SMART App Launch (standalone) with openid-client', function () {
     const auth = await authorizationUrl(server, app, 'launch/patient patient/Patient.rs');
     const url = new URL(auth.url);
     const posted = await browser.request(`${url.origin}${url.pathname}`, { form: Object.fromEntries(url.searchParams) });
-    const tokens = await exchange(app, auth, await allow(await browser.follow(posted)));
+    const tokens = await exchange(app, auth, await allowAll(browser, await browser.follow(posted)));
     expect(tokens.patient).to.equal(patientId);
   });
 
@@ -169,7 +161,7 @@ describe('SMART App Launch (standalone) with openid-client', function () {
 
       for (const verifier of ['wrong-verifier-wrong-verifier-wrong-verifier-x', undefined]) {
         const auth = await authorizationUrl(server, app, 'launch/patient patient/Patient.rs');
-        const redirect = await allow(await browser.visit(auth.url));
+        const redirect = await allowAll(browser, await browser.visit(auth.url));
         const code = new URL(redirect.location!).searchParams.get('code')!;
         const res = await fetch(`${server.baseUrl}/auth/token`, {
           method: 'POST',
@@ -189,7 +181,7 @@ describe('SMART App Launch (standalone) with openid-client', function () {
 
     it('a code used twice, and a code made up: invalid_grant', async () => {
       const auth = await authorizationUrl(server, app, 'launch/patient patient/Patient.rs');
-      const redirect = await allow(await browser.visit(auth.url));
+      const redirect = await allowAll(browser, await browser.visit(auth.url));
       await exchange(app, auth, redirect);
       let again: unknown;
       try {
@@ -209,7 +201,7 @@ describe('SMART App Launch (standalone) with openid-client', function () {
 
     it('a state changed on the way back is noticed by the app (the server returns the state it was given)', async () => {
       const auth = await authorizationUrl(server, app, 'launch/patient patient/Patient.rs');
-      const redirect = await allow(await browser.visit(auth.url));
+      const redirect = await allowAll(browser, await browser.visit(auth.url));
       expect(new URL(redirect.location!).searchParams.get('state')).to.equal(auth.state);
       const tampered = { ...redirect, location: redirect.location!.replace(`state=${auth.state}`, 'state=tampered') };
       let error: unknown;
@@ -220,5 +212,37 @@ describe('SMART App Launch (standalone) with openid-client', function () {
       }
       expect(error, 'openid-client refuses a changed state').to.be.instanceOf(Error);
     });
+  });
+});
+
+describe('SMART App Launch on a server whose base URL has dots in its host (a host name, an IP address)', function () {
+  this.timeout(120_000);
+  let server: AccountsServer;
+  before(async () => {
+    server = await startAccountsServer({ host: '127.0.0.1' });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  // The grant and the interaction are keyed by the FHIR base URL (the resource indicator), which
+  // the local database refused as a field name: the consent step answered 500.
+  it('a patient allows an app and it reads their record; the next launch is answered from the remembered grant', async () => {
+    expect(server.fhirUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+\/fhir$/);
+    const patient = await createPatient(server);
+    const { browser } = await registerPatient(server, patient);
+    const app = await registerApp(server);
+    const scopes = ['launch/patient', 'patient/Patient.rs'];
+    const { token } = await launchThroughPages(server, browser, app, scopes);
+    const read = await fetch(`${server.fhirUrl}/Patient/${patient.id}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' } });
+    expect(read.status).to.equal(200);
+    expect(((await read.json()) as { id: string }).id).to.equal(patient.id);
+
+    const auth = await authorizationUrl(server, app, ['openid', 'fhirUser', ...scopes].join(' '));
+    const again = await browser.visit(auth.url);
+    expect(again.status, 'no consent page the second time: straight back to the app').to.equal(303);
+    const tokens = await exchange(app, auth, again);
+    expect(tokens.patient).to.equal(patient.id);
+    expect(String(tokens.scope).split(' ')).to.include('patient/Patient.rs');
   });
 });

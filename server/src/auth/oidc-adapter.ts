@@ -6,12 +6,15 @@
 //   indexes), a periodic sweep deletes them, and on MongoDB a TTL index does it too.
 // - Access tokens and client-credentials tokens share one collection, so the FHIR API checks any
 //   token with one lookup (bearer-tokens.ts), and concurrent lookups are coalesced into one query.
+// - Payload keys the local database refuses (a dot: resource indicators, i.e. URLs) are stored
+//   escaped (record-keys.ts); only records that have such keys are marked and unescaped on reads.
 // See: https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
 import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { findBounded } from '../db/bounded-find.ts';
 import type { ClientRegistry } from './clients.ts';
+import { escapeKeys, hasAwkwardKeys, unescapeKeys } from './record-keys.ts';
 
 /** The collection of a model: access and client-credentials tokens together. */
 export function collectionOf(model: string): string {
@@ -30,7 +33,12 @@ export interface StoredRecord {
   userCode?: string;
   /** Tokens, sessions and grants of one person (ended together when the password changes). */
   accountId?: string;
+  /** The payload's keys are stored escaped (record-keys.ts). */
+  escapedKeys?: true;
 }
+
+/** The record as oidc-provider wrote it (keys unescaped). */
+const asWritten = (doc: StoredRecord): StoredRecord => (doc.escapedKeys ? { ...doc, payload: unescapeKeys(doc.payload) } : doc);
 
 /**
  * Coalesces token lookups into one `$in` query (many requests carry the same few tokens). One
@@ -102,7 +110,7 @@ export async function findRecord(db: Db, models: string[], id: string): Promise<
   const doc = await batcherFor(db, collectionOf(models[0])).find(hashId(id));
   if (!doc || !models.includes(doc.model)) return null;
   if (doc.expiresAt && doc.expiresAt.getTime() <= Date.now()) return null;
-  return doc;
+  return asWritten(doc);
 }
 
 /**
@@ -121,6 +129,10 @@ export function mongoAdapter(db: Db, clients: ClientRegistry): new (model: strin
       if (this.model === 'Client') throw new Error('clients are registered through the client registry');
       const { jti: _raw, ...rest } = payload;
       const doc: StoredRecord = { _id: hashId(id), model: this.model, payload: rest };
+      if (hasAwkwardKeys(rest)) {
+        doc.payload = escapeKeys(rest);
+        doc.escapedKeys = true;
+      }
       if (expiresIn) doc.expiresAt = new Date(Date.now() + expiresIn * 1000);
       if (payload.grantId) doc.grantId = payload.grantId;
       if (payload.uid) doc.uid = payload.uid;
@@ -138,13 +150,13 @@ export function mongoAdapter(db: Db, clients: ClientRegistry): new (model: strin
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       const doc = await this.coll.findOne({ uid, model: this.model });
       if (!doc || (doc.expiresAt && doc.expiresAt.getTime() <= Date.now())) return undefined;
-      return doc.payload;
+      return asWritten(doc).payload;
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       const doc = await this.coll.findOne({ userCode, model: this.model });
       if (!doc || (doc.expiresAt && doc.expiresAt.getTime() <= Date.now())) return undefined;
-      return doc.payload;
+      return asWritten(doc).payload;
     }
 
     async consume(id: string): Promise<void> {

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
@@ -16,6 +15,7 @@ import { issueActivationCode } from '../../src/auth/accounts/enrolment.ts';
 import { testConfig } from './test-server.ts';
 import { PageBrowser, type PageResponse } from './page-browser.ts';
 import { TokenSource, useTokenSource } from './test-auth.ts';
+import { registerPublicApp, registerWithCode, type TestApp } from './smart-sign-in.ts';
 
 export interface AccountsServer {
   baseUrl: string;
@@ -27,9 +27,10 @@ export interface AccountsServer {
   close(): Promise<void>;
 }
 
-export async function startAccountsServer(): Promise<AccountsServer> {
+/** `host`: the host of the server's BASE_URL (localhost unless given). */
+export async function startAccountsServer(o: { host?: string } = {}): Promise<AccountsServer> {
   const outbox = fs.mkdtempSync(path.join(os.tmpdir(), 'outbox-'));
-  const base = await testConfig({ trustProxy: true });
+  const base = await testConfig({ trustProxy: true }, o);
   const config = { ...base, mail: { ...base.mail, outboxDir: outbox } };
   const running = await startServer(config, createLogger(config.logLevel));
   const tools = new TokenSource(async () => {
@@ -147,9 +148,7 @@ export const PATIENT_PASSWORD = 'sunny otter canoe lantern';
 export async function registerPatient(server: AccountsServer, patient: TestPatient, password = PATIENT_PASSWORD): Promise<{ browser: PageBrowser; email: string; password: string }> {
   const { code } = await issueCode(server, patient.mrn);
   const browser = browserFor(server);
-  const form = await browser.visit('/account/register');
-  const res = await browser.submit(form, '/account/register', { mrn: patient.mrn, birthDate: patient.birthDate, code, email: patient.email, password });
-  if (res.status !== 303) throw new Error(`registration failed: ${res.status} ${res.text.slice(0, 2000)}`);
+  await registerWithCode(browser, patient, code, password);
   return { browser, email: patient.email, password };
 }
 
@@ -168,49 +167,10 @@ export function totpSecretOn(page: PageResponse): string {
   return m[1].replace(/ /g, '');
 }
 
-// ---- the app side: openid-client ------------------------------------------------------------------
+// ---- the app side: openid-client (smart-sign-in.ts) -------------------------------------------------
 
-export interface TestApp {
-  clientId: string;
-  redirectUri: string;
-  config: oidc.Configuration;
-}
+export { authorizationUrl, exchange, type Authorization, type TestApp } from './smart-sign-in.ts';
 
 export async function registerApp(server: AccountsServer, o: { name?: string; scope?: string } = {}): Promise<TestApp> {
-  const redirectUri = 'https://app.example.org/callback';
-  const created = await server.running.auth.services.clients.create({ name: o.name ?? 'Test health app', type: 'public', redirectUris: [redirectUri], scope: o.scope });
-  const config = new oidc.Configuration(
-    { issuer: `${server.baseUrl}/auth`, authorization_endpoint: `${server.baseUrl}/auth/authorize`, token_endpoint: `${server.baseUrl}/auth/token` },
-    created.clientId,
-    {},
-    oidc.None(),
-  );
-  oidc.allowInsecureRequests(config);
-  return { clientId: created.clientId, redirectUri, config };
-}
-
-export interface Authorization {
-  url: string;
-  verifier: string;
-  state: string;
-}
-
-export async function authorizationUrl(server: AccountsServer, app: TestApp, scope: string, extra: Record<string, string> = {}): Promise<Authorization> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(app.config, {
-    redirect_uri: app.redirectUri,
-    scope,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    aud: server.fhirUrl,
-    ...extra,
-  });
-  return { url: url.toString(), verifier, state };
-}
-
-export async function exchange(app: TestApp, auth: Authorization, redirect: PageResponse) {
-  if (!redirect.location?.startsWith(app.redirectUri)) throw new Error(`expected a redirect to the app, got ${redirect.status} ${redirect.location ?? redirect.text.slice(0, 1500)}`);
-  return oidc.authorizationCodeGrant(app.config, new URL(redirect.location), { pkceCodeVerifier: auth.verifier, expectedState: auth.state });
+  return registerPublicApp(server.running.auth.services.clients, server.baseUrl, o);
 }

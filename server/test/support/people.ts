@@ -6,41 +6,11 @@
 // openid-client. Nothing is written into the server's stores behind its back.
 import { randomUUID } from 'node:crypto';
 import { createStaffAccount, inviteProxy } from '../../src/auth/accounts/enrolment.ts';
-import { authorizationUrl, browserFor, exchange, linkIn, mailTo, registerApp, registerPatient, totpNow, totpSecretOn, type AccountsServer, type TestApp, type TestPatient } from './accounts.ts';
-import { titleOf, type PageBrowser, type PageResponse } from './page-browser.ts';
+import { browserFor, linkIn, mailTo, registerApp, registerPatient, totpNow, totpSecretOn, type AccountsServer, type TestApp, type TestPatient } from './accounts.ts';
+import type { PageBrowser } from './page-browser.ts';
+import { launch, type PersonToken } from './smart-sign-in.ts';
 
-export interface PersonToken {
-  /** The access token. */
-  token: string;
-  /** The account the token was issued for: the id_token's sub. */
-  accountId: string;
-}
-
-/** The checkboxes a page shows checked, as a browser would submit them untouched. */
-export function checkedBoxes(page: PageResponse): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const m of page.text.matchAll(/<input type="checkbox" name="([^"]+)"[^>]*value="([^"]*)"[^>]*\bchecked\b/g)) {
-    (out[m[1]] ??= []).push(m[2].replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"'));
-  }
-  return out;
-}
-
-/** A consent page answered as a person who accepts everything it proposes would answer it. */
-export async function allowAll(browser: PageBrowser, page: PageResponse): Promise<PageResponse> {
-  if (!/^Allow/.test(titleOf(page))) return page; // remembered, or no consent asked
-  return browser.follow(await browser.submit(page, /\/consent$/, { decision: 'allow', ...checkedBoxes(page) }));
-}
-
-/** A standalone launch through the pages, signed in in `browser` (choosing `choosePatient` when asked whose record). */
-export async function launch(server: AccountsServer, browser: PageBrowser, app: TestApp, scopes: string[], choosePatient?: string): Promise<PersonToken> {
-  const auth = await authorizationUrl(server, app, ['openid', 'fhirUser', ...scopes].join(' '));
-  let page = await browser.visit(auth.url);
-  if (titleOf(page) === 'Whose record?' && choosePatient) page = await browser.get(`${new URL(page.url).pathname}?patient=${choosePatient}`);
-  const tokens = await exchange(app, auth, await allowAll(browser, page));
-  const accountId = tokens.claims()?.sub;
-  if (!accountId) throw new Error('the token response has no id_token naming the account');
-  return { token: tokens.access_token, accountId };
-}
+export { allowAll, checkedBoxes, launch, type PersonToken } from './smart-sign-in.ts';
 
 /**
  * A proxy account through the invitation the clinic sends for a RelatedPerson (to `email`, or to

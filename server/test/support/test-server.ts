@@ -55,10 +55,13 @@ export async function testDatabaseUri(): Promise<string> {
   return mongoUri;
 }
 
-/** Configuration for a server in this test run, on its own database name and port. */
-export async function testConfig(overrides: Partial<ServerConfig> = {}): Promise<ServerConfig> {
+/**
+ * Configuration for a server in this test run, on its own database name and port; `host` is the
+ * host of its BASE_URL (localhost unless a test needs another).
+ */
+export async function testConfig(overrides: Partial<ServerConfig> = {}, o: { host?: string } = {}): Promise<ServerConfig> {
   const port = overrides.port ?? (await freePort());
-  const base = loadConfig({ ...process.env, PORT: String(port), BASE_URL: `http://localhost:${port}` });
+  const base = loadConfig({ ...process.env, PORT: String(port), BASE_URL: `http://${o.host ?? 'localhost'}:${port}` });
   return {
     ...base,
     port,
