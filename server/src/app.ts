@@ -54,9 +54,9 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('etag', false); // FHIR ETags are version ids, set by the router
   app.set('query parser', 'simple');
-  // Behind a TLS-terminating proxy (TRUST_PROXY), req.ip is the client's address from
-  // X-Forwarded-For (the audit trail records it); otherwise the socket's.
-  app.set('trust proxy', config.trustProxy);
+  // Behind a TLS-terminating proxy (TRUST_PROXY): one hop, the proxy in front (req.protocol from
+  // its X-Forwarded-Proto). Addresses come from client-address.ts, not req.ip.
+  app.set('trust proxy', config.trustProxy ? 1 : false);
   const securityHeaders = staticHeaders(helmet());
 
   // One middleware for what every request gets (each layer costs every request a pass through
@@ -106,6 +106,7 @@ export function createApp(deps: AppDependencies): Express {
       log,
       commonHeaders,
       authenticate,
+      trustProxy: config.trustProxy,
     }),
   );
 

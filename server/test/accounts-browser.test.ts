@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
-import { authorizationUrl, createPatient, issueCode, linkIn, mailTo, registerApp, startAccountsServer, totpNow, type AccountsServer } from './support/accounts.ts';
+import { authorizationUrl, createPatient, freshAddress, issueCode, linkIn, mailTo, registerApp, startAccountsServer, totpNow, type AccountsServer } from './support/accounts.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -36,7 +36,7 @@ describe('Sign-in pages in a browser', function () {
   /** A context of its own (cookies), acting from a client address of its own. */
   async function newPage(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport, baseURL: server.baseUrl });
-    await context.setExtraHTTPHeaders({ 'x-forwarded-for': `203.0.113.${Math.floor(Math.random() * 250)}-${randomUUID().slice(0, 6)}` });
+    await context.setExtraHTTPHeaders({ 'x-forwarded-for': freshAddress() });
     const page = await context.newPage();
     return { context, page };
   }

@@ -11,6 +11,7 @@ import {
   createRelatedPerson,
   exchange,
   issueCode,
+  freshAddress,
   linkIn,
   mailTo,
   registerApp,
@@ -140,7 +141,7 @@ describe('Accounts and sign-in (HTTP)', function () {
   });
 
   it('many failures from one address slow that address down, whatever the email', async () => {
-    const b = new PageBrowser(server.baseUrl, { 'x-forwarded-for': `192.0.2.${Math.floor(Math.random() * 250)}` });
+    const b = new PageBrowser(server.baseUrl, { 'x-forwarded-for': freshAddress() });
     const page = await b.visit('/account/sign-in');
     let status = 0;
     for (let i = 0; i < 21 && status !== 429; i++) {

@@ -253,6 +253,23 @@ describe('Audit trail: who reads it, and what the authorization server records',
     });
   });
 
+  it('records the address the clinic\'s proxy saw, not one the caller wrote before it or a value that is not an address', async () => {
+    const addressOf = async (forwarded: string): Promise<string | undefined> => {
+      const rid = requestId('address');
+      const read = await fetch(`${fhirUrl}/Observation/${observation.id}`, { headers: { ...bearer(clinician.token), 'x-request-id': rid, 'x-forwarded-for': forwarded } });
+      expect(read.status).to.equal(200);
+      const [event] = await eventsOfRequest(fhirUrl, rid);
+      return event.agent.find((a) => a.network?.type === '2')?.network?.address;
+    };
+    // The proxy appends what it saw: the last entry. The first is whatever the caller sent.
+    expect(await addressOf('10.1.2.3, 192.0.2.123')).to.equal('192.0.2.123');
+    expect(await addressOf('2001:db8::5')).to.equal('2001:db8::5');
+    // Not an address (a proxy passing the header through untouched): the connection's own address.
+    for (const junk of ['<script>alert(1)</script>', '192.0.2.5-spoofed', '$where', 'x'.repeat(300)]) {
+      expect(await addressOf(junk), junk.slice(0, 30)).to.match(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
+    }
+  });
+
   it('answers an AuditEvent search with the same Bundle shape to everyone (an empty part is an empty Bundle)', async () => {
     const theirs = await people.patientToken(other, ['launch/patient', 'patient/*.rs']);
     const res = await fhirFetch<Bundle>(`${fhirUrl}/AuditEvent?patient=${patient.id}`, { headers: bearer(theirs.token) });

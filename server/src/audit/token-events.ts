@@ -5,6 +5,7 @@
 // from what oidc-provider already holds (no extra lookups; never the tokens themselves).
 // See: https://github.com/panva/node-oidc-provider (ctx.oidc: route, client, params, entities)
 import type Provider from 'oidc-provider';
+import { clientAddress } from '../client-address.ts';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditActor, AuditRecorder, TokenAuditRecord } from './audit-record.ts';
 
@@ -27,11 +28,11 @@ function tokenOf(ctx: KoaContextWithOIDC): TokenFacts | undefined {
   return undefined;
 }
 
-function actorOf(ctx: KoaContextWithOIDC, token: TokenFacts | undefined, fhirBase: string): AuditActor {
+function actorOf(ctx: KoaContextWithOIDC, token: TokenFacts | undefined, fhirBase: string, trustProxy: boolean): AuditActor {
   const actor: AuditActor = {};
   const clientId = token?.clientId ?? ctx.oidc.client?.clientId ?? clip(ctx.oidc.params?.client_id);
   if (clientId) actor.clientId = clientId;
-  if (ctx.ip) actor.address = ctx.ip;
+  actor.address = clientAddress(ctx.req, trustProxy);
   if (token?.accountId) {
     actor.accountId = token.accountId;
     // The person as the token names them (a proxy is the RelatedPerson for the patient in context).
@@ -44,11 +45,11 @@ function actorOf(ctx: KoaContextWithOIDC, token: TokenFacts | undefined, fhirBas
 }
 
 /** The audit record of a finished token or revocation request, or none (nothing happened). */
-export function tokenRecord(ctx: KoaContextWithOIDC, fhirBase: string): TokenAuditRecord | undefined {
+export function tokenRecord(ctx: KoaContextWithOIDC, fhirBase: string, trustProxy = false): TokenAuditRecord | undefined {
   const route = ctx.oidc?.route;
   if (route !== 'token' && route !== 'revocation') return undefined;
   const token = tokenOf(ctx);
-  const base = { kind: 'token' as const, at: new Date(), actor: actorOf(ctx, token, fhirBase) };
+  const base = { kind: 'token' as const, at: new Date(), actor: actorOf(ctx, token, fhirBase, trustProxy) };
   if (route === 'revocation') {
     // Revoking an unknown or expired token answers 200 too; only a token found was revoked.
     if (ctx.status !== 200 || !token) return undefined;
@@ -70,10 +71,10 @@ export function tokenRecord(ctx: KoaContextWithOIDC, fhirBase: string): TokenAud
 }
 
 /** Records the token endpoint's and the revocation endpoint's outcomes in the audit trail. */
-export function auditTokenEndpoints(provider: Provider, audit: AuditRecorder, fhirBase: string): void {
+export function auditTokenEndpoints(provider: Provider, audit: AuditRecorder, fhirBase: string, trustProxy: boolean): void {
   provider.use(async (ctx, next) => {
     await next();
-    const record = tokenRecord(ctx as KoaContextWithOIDC, fhirBase);
+    const record = tokenRecord(ctx as KoaContextWithOIDC, fhirBase, trustProxy);
     if (record) audit.record(record);
   });
 }

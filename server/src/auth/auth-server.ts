@@ -111,7 +111,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       accountSessionCookie: options.accountSessionCookie,
       patientExists: options.patientExists,
     });
-    if (options.audit) auditTokenEndpoints(built, options.audit, fhirBase);
+    if (options.audit) auditTokenEndpoints(built, options.audit, fhirBase, config.trustProxy);
     return built;
   };
   let provider = build();

@@ -53,11 +53,15 @@ export async function startAccountsServer(o: { host?: string } = {}): Promise<Ac
   };
 }
 
-/** A client address of its own for one test (X-Forwarded-For through the trusted proxy). */
-export const freshAddress = (): string => `198.51.100.${Math.floor(Math.random() * 250) + 1}:${randomUUID().slice(0, 4)}`;
+/**
+ * A client address of its own for one browser (sent as X-Forwarded-For through the trusted proxy,
+ * so each test's attempts count against its own address): an IPv6 address of the documentation
+ * prefix 2001:db8::/32 with random low bits.
+ */
+export const freshAddress = (): string => `2001:db8:${randomUUID().slice(0, 4)}::${randomUUID().slice(0, 4)}:${randomUUID().slice(0, 4)}`;
 
 export function browserFor(server: AccountsServer): PageBrowser {
-  return new PageBrowser(server.baseUrl, { 'x-forwarded-for': `203.0.113.${Math.floor(Math.random() * 250) + 1}-${randomUUID().slice(0, 8)}` });
+  return new PageBrowser(server.baseUrl, { 'x-forwarded-for': freshAddress() });
 }
 
 export const uniqueEmail = (who: string): string => `${who}.${randomUUID().slice(0, 8)}@example.org`;

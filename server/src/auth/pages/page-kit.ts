@@ -11,6 +11,7 @@ import type { AccountDocument } from '../accounts/account-store.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { html, type SafeHtml } from './html.ts';
 import { sendPage } from './layout.ts';
+import { clientAddress } from '../../client-address.ts';
 
 
 const CSRF_COOKIE = 'hr_csrf';
@@ -107,15 +108,7 @@ export async function createPageKit(s: AccountServices): Promise<PageKit> {
       return csrf.validateRequest(req);
     },
     address(req) {
-      if (config.trustProxy) {
-        // The proxy appends the address it saw: the last entry is the one we can trust.
-        const forwarded = String(req.headers['x-forwarded-for'] ?? '')
-          .split(',')
-          .map((a) => a.trim())
-          .filter(Boolean);
-        if (forwarded.length > 0) return forwarded[forwarded.length - 1].slice(0, 64);
-      }
-      return req.socket.remoteAddress ?? 'unknown';
+      return clientAddress(req, config.trustProxy);
     },
     secure,
     page(req, res, o) {

@@ -1,5 +1,6 @@
 // The only FHIR code that knows Express: turns an HTTP request into a FhirRequest, runs the
 // interaction, and writes the FhirResponse (or the OperationOutcome of an error) back.
+import { clientAddress } from '../../client-address.ts';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../logger.ts';
 import { loggableError } from '../../loggable-error.ts';
@@ -33,6 +34,8 @@ export interface FhirHttpOptions {
    * values. Written with the response's own headers and the request id in one writeHead.
    */
   commonHeaders?: readonly string[];
+  /** The request comes through a trusted proxy (config.trustProxy): its X-Forwarded-For counts. */
+  trustProxy?: boolean;
 }
 
 function queryParams(originalUrl: string): Array<[string, string]> {
@@ -176,7 +179,7 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
         // The token is checked before a body is read: a caller without one sends nothing further.
         ctx = await callerOf(req, requestIdOf(res));
         // From where, for the audit trail (the trusted proxy's X-Forwarded-For when configured).
-        if (req.ip) ctx.address = req.ip;
+        ctx.address = clientAddress(req, options.trustProxy ?? false);
       } catch (err) {
         await send(res, req, errorResponse(err, options.log, requestIdOf(res)), false, headers);
         return;
