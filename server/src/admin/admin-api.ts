@@ -3,6 +3,7 @@
 // problems are {error, error_description} with 400, 401 or 403, as the launch API answers.
 import express, { type Request, type Response, type Router } from 'express';
 import type { BearerCheck } from '../auth/bearer-tokens.ts';
+import { bearerCaller, oauthError as fail } from '../auth/json-endpoint.ts';
 import { activationCode, addAdmin, addStaff, invitePatientByEmail, inviteProxyByEmail, unlockUser } from './account-operations.ts';
 import { addClient, AdminUsageError, listClients, removeClient, rotateKeys, type AdminContext } from './admin-operations.ts';
 
@@ -13,18 +14,11 @@ const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.eve
 
 export function mountAdminApi(router: Router, ctx: AdminContext, bearer: BearerCheck): void {
   const json = express.json({ limit: '64kb' });
-  const fail = (res: Response, status: number, error: string, description: string) => res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
 
   const route = (method: 'get' | 'post' | 'delete', path: string, status: number, op: Operation) => {
     router[method](`/auth/admin${path}`, json, async (req: Request, res: Response) => {
-      let caller;
-      try {
-        caller = await bearer.authenticate(req.headers.authorization, String(res.locals.requestId ?? '-'));
-      } catch (err) {
-        const headers = (err as { headers?: Record<string, string> }).headers;
-        if (headers) res.set(headers);
-        return fail(res, 401, 'invalid_token', 'An access token of an admin account is required');
-      }
+      const caller = await bearerCaller(bearer, req, res, 'An access token of an admin account is required');
+      if (!caller) return;
       if (caller.principal.kind !== 'user' || caller.principal.role !== 'admin') return fail(res, 403, 'insufficient_scope', 'Only admins may use the admin API');
       try {
         const result = await op(ctx, (req.body ?? {}) as Record<string, unknown>, req, caller.principal.accountId);

@@ -9,19 +9,12 @@
 // Events carry no passwords, codes or tokens (the accounts module already leaves them out), and
 // no email address either: the account id names who it was.
 
-import type { AuditRecorder } from './audit-record.ts';
+import type { AccountEventFacts, AuditRecorder } from './audit-record.ts';
 
-/** A security event as auth/accounts records it (structurally the same type). */
-export interface AccountSecurityEvent {
+/** A security event as auth/accounts records it. */
+export interface AccountSecurityEvent extends AccountEventFacts {
   /** sign-in, sign-in-failed, sign-out, locked, password-changed, app-revoked, … */
   type: string;
-  accountId?: string;
-  actorAccountId?: string;
-  address?: string;
-  method?: string;
-  reason?: string;
-  clientId?: string;
-  subject?: string;
 }
 
 /** The accounts' SecurityEvents interface, recording into the audit trail. */

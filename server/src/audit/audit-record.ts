@@ -77,11 +77,8 @@ export interface TokenAuditRecord {
  * Sign-ins and account changes, as the accounts' SecurityEvents record them
  * (server/src/auth/accounts/security-events.ts): see account-events.ts.
  */
-export interface AccountAuditRecord {
-  kind: 'account';
-  at: Date;
-  /** sign-in, sign-in-failed, sign-out, locked, password-changed, app-revoked, … */
-  event: string;
+/** What an account event says (auth/accounts' SecurityEvent is these and its type). */
+export interface AccountEventFacts {
   /** The account concerned (absent for a failed sign-in with an unknown username). */
   accountId?: string;
   /** Who acted, when not the account itself (an admin, a patient inviting a proxy). */
@@ -94,6 +91,13 @@ export interface AccountAuditRecord {
   clientId?: string;
   /** The FHIR resource concerned (Patient/…, RelatedPerson/…). */
   subject?: string;
+}
+
+export interface AccountAuditRecord extends AccountEventFacts {
+  kind: 'account';
+  at: Date;
+  /** sign-in, sign-in-failed, sign-out, locked, password-changed, app-revoked, … */
+  event: string;
 }
 
 /** Records the trail could not keep (its queue was full while the database refused writes). */

@@ -10,6 +10,7 @@ import type { AuditRecorder } from '../audit/audit-record.ts';
 import { auditTokenEndpoints } from '../audit/token-events.ts';
 import type { AccountDirectory } from './account-directory.ts';
 import { createBearerCheck, type BearerCheck } from './bearer-tokens.ts';
+import { bearerCaller, oauthError } from './json-endpoint.ts';
 import { ClientRegistry } from './clients.ts';
 import { AUTH_MOUNT, authEndpoints, type AuthEndpoints } from './endpoints.ts';
 import { GrantContexts } from './grant-contexts.ts';
@@ -193,16 +194,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
  * scope) creates an EHR launch context and gets the `launch` value to open a SMART app with.
  */
 async function createLaunch(req: Request, res: Response, services: AuthServices, bearer: BearerCheck): Promise<void> {
-  const fail = (status: number, error: string, description: string) => res.status(status).json({ error, error_description: description });
-  let caller;
-  try {
-    caller = await bearer.authenticate(req.headers.authorization, String(res.locals.requestId ?? '-'));
-  } catch (err) {
-    const headers = (err as { headers?: Record<string, string> }).headers;
-    if (headers) res.set(headers);
-    fail(401, 'invalid_token', 'A staff access token is required to create a launch');
-    return;
-  }
+  const fail = (status: number, error: string, description: string) => oauthError(res, status, error, description);
+  const caller = await bearerCaller(bearer, req, res, 'A staff access token is required to create a launch');
+  if (!caller) return;
   const staff = caller.principal.kind === 'user' && (caller.principal.role === 'staff' || caller.principal.role === 'admin');
   const system = caller.principal.kind === 'system' && caller.grant?.other.has('launch');
   if (!staff && !system) {

@@ -16,7 +16,8 @@ const CLASSES = ['Patient', 'Observation', 'DiagnosticReport', 'Condition', 'All
 
 /**
  * The classes of data a patient can grant a proxy (as the portal groups them) and the resource
- * types each stands for in a Consent's provision.class.
+ * types each stands for in a Consent's provision.class. Written out here rather than imported from
+ * the product (access/data-classes.ts): the test states the policy it checks.
  */
 export const PROXY_CLASSES = {
   results: ['Observation', 'DiagnosticReport'],

@@ -4,6 +4,7 @@
 // logged, not thrown.
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
+import type { AccountEventFacts } from '../../audit/audit-record.ts';
 import type { Logger } from '../../logger.ts';
 
 export const SECURITY_EVENTS_COLLECTION = 'security_events';
@@ -32,22 +33,9 @@ export type SecurityEventType =
   | 'app-authorized'
   | 'app-revoked';
 
-export interface SecurityEvent {
+/** Who, from where, how (never the secret itself), why it failed: the audit trail's account facts. */
+export interface SecurityEvent extends AccountEventFacts {
   type: SecurityEventType;
-  /** The account concerned, when there is one (a failed sign-in for an unknown email has none). */
-  accountId?: string;
-  /** Who acted, when not the account itself (an admin, staff, a patient inviting a proxy). */
-  actorAccountId?: string;
-  /** The client address (through the trusted proxy when configured). */
-  address?: string;
-  /** password, totp, recovery-code, passkey … : how, never the secret itself. */
-  method?: string;
-  /** Short reason for a failure ("wrong password", "locked"). */
-  reason?: string;
-  /** The OAuth client, for app events. */
-  clientId?: string;
-  /** The FHIR resource concerned (Patient/…, RelatedPerson/…), for registrations and invitations. */
-  subject?: string;
 }
 
 export interface StoredSecurityEvent extends SecurityEvent {
