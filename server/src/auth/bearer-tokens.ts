@@ -88,7 +88,11 @@ export function createBearerCheck(db: Db, accounts: AccountDirectory, fhirBase: 
       const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (!audiences.includes(fhirBase)) throw invalidToken('The access token was issued for another audience', realm);
       let principal: Principal | undefined;
-      if (record.model === 'ClientCredentials') principal = { kind: 'system', clientId: String(payload.clientId) };
+      if (record.model === 'ClientCredentials') {
+        principal = { kind: 'system', clientId: String(payload.clientId) };
+        // Recorded at issue (oidc-adapter.ts); tokens issued before that was done have none.
+        if (record.clientGroup !== undefined) principal.group = record.clientGroup;
+      }
       else if (payload.accountId) principal = await userPrincipal(payload.accountId);
       // Who the person is for this token: a proxy is the RelatedPerson of the patient in context.
       const fhirUser = payload.extra?.fhirUser?.startsWith(`${fhirBase}/`) ? payload.extra.fhirUser.slice(fhirBase.length + 1) : undefined;

@@ -36,6 +36,12 @@ export interface StoredRecord {
   accountId?: string;
   /** The payload's keys are stored escaped (record-keys.ts). */
   escapedKeys?: true;
+  /**
+   * Client-credentials tokens: the Group the client was limited to when the token was issued
+   * (null: none), so that the FHIR API need not read the registration on every request. A
+   * client's Group is fixed at registration, and removing a client deletes its tokens.
+   */
+  clientGroup?: string | null;
 }
 
 /** The record as oidc-provider wrote it (keys unescaped). */
@@ -74,6 +80,7 @@ export function mongoAdapter(db: Db, clients: ClientRegistry): new (model: strin
       if (payload.uid) doc.uid = payload.uid;
       if (payload.userCode) doc.userCode = payload.userCode;
       if (payload.accountId) doc.accountId = payload.accountId;
+      if (this.model === 'ClientCredentials' && typeof payload.clientId === 'string') doc.clientGroup = (await clients.get(payload.clientId))?.group ?? null;
       await this.coll.replaceOne({ _id: doc._id }, doc, { upsert: true });
     }
 
