@@ -92,8 +92,7 @@ export function createBearerCheck(db: Db, accounts: AccountDirectory, fhirBase: 
         principal = { kind: 'system', clientId: String(payload.clientId) };
         // Recorded at issue (oidc-adapter.ts); tokens issued before that was done have none.
         if (record.clientGroup !== undefined) principal.group = record.clientGroup;
-      }
-      else if (payload.accountId) principal = await userPrincipal(payload.accountId);
+      } else if (payload.accountId) principal = await userPrincipal(payload.accountId);
       // Who the person is for this token: a proxy is the RelatedPerson of the patient in context.
       const fhirUser = payload.extra?.fhirUser?.startsWith(`${fhirBase}/`) ? payload.extra.fhirUser.slice(fhirBase.length + 1) : undefined;
       if (principal?.kind === 'user' && fhirUser) principal = { ...principal, fhirUser };

@@ -67,9 +67,9 @@ export class CoalescedLookup<T extends Document> {
 
   private async query(keys: string[]): Promise<Map<string, T[]>> {
     const filter = { ...this.extra, [this.field]: keys.length === 1 ? keys[0] : { $in: keys } };
-    // One document per key is the rule (a token's id, a session's uid); room for a few more
-    // (oidc-provider saves a renewed session before it deletes the old one). A reply that fills
-    // the room may have left documents out, so it is read again without a bound.
+    // One document per key is the rule (a token's id, a session's uid), but only `_id` is unique:
+    // room for a few more, and a reply that fills the room may have left documents out, so it is
+    // read again without a bound.
     const limit = this.field === '_id' ? keys.length : keys.length * 2 + 2;
     let docs = await findBounded<T>(this.db, this.collection, { filter, limit, projection: this.projection });
     if (this.field !== '_id' && docs.length >= limit) {
