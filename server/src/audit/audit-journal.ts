@@ -1,0 +1,86 @@
+// The audit journal: one document per flushed batch of audit records, written in one insert on
+// the request path's behalf (durable at once, a few µs of database work per access), and turned
+// into searchable AuditEvents later by the materializer (audit-materializer.ts).
+//
+// Several servers share one database and any of them may stop at any moment, and FerretDB 1.x
+// has neither transactions nor TTL indexes. So a materializer claims a document with a lease (one
+// atomic findOneAndUpdate on `claimedUntil`), writes its AuditEvents under ids derived from the
+// document (a second attempt replaces nothing and duplicates nothing), and only then deletes it.
+// A document whose lease ran out is claimed again by anyone.
+import type { Collection, Db } from 'mongodb';
+import type { AuditRecord } from './audit-record.ts';
+
+export const AUDIT_JOURNAL_COLLECTION = 'audit_journal';
+
+export interface JournalDocument {
+  /** A random UUID; the AuditEvents' ids are derived from it (audit-event-ids.ts). */
+  _id: string;
+  /** When the batch was written (its oldest record is a flush interval older at most). */
+  at: Date;
+  records: AuditRecord[];
+  /** Until when its claimer may work on it undisturbed; the epoch while unclaimed. */
+  claimedUntil: Date;
+  /** The server that claimed it last (for the logs). */
+  owner?: string;
+}
+
+/** What the trail and the materializer do with the journal (the collection, or a stand-in in unit tests). */
+export interface AuditJournalStore {
+  /** Stores a batch; a second append of the same document (a retry of a write that landed) is no error. */
+  append(doc: JournalDocument): Promise<void>;
+  /** Claims the oldest document that is unclaimed or whose lease ran out (written at or before `upTo`, when given). */
+  claim(owner: string, leaseMs: number, upTo?: Date): Promise<JournalDocument | undefined>;
+  /** Gives a claimed document back to anyone (a server stopping in the middle of it). */
+  release(id: string, owner: string): Promise<void>;
+  /** Removes a document whose AuditEvents are all written. */
+  remove(id: string): Promise<void>;
+  /** The oldest document written at or before `upTo` (claimed or not), to know whether anything is still pending. */
+  oldest(upTo?: Date): Promise<Pick<JournalDocument, '_id' | 'at' | 'claimedUntil'> | undefined>;
+}
+
+const UNCLAIMED = new Date(0);
+
+export class AuditJournal implements AuditJournalStore {
+  private readonly coll: Collection<JournalDocument>;
+
+  constructor(db: Db) {
+    this.coll = db.collection<JournalDocument>(AUDIT_JOURNAL_COLLECTION);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.coll.createIndex({ at: 1 });
+  }
+
+  async append(doc: JournalDocument): Promise<void> {
+    try {
+      // Records leave out absent fields (the driver would store undefined as null).
+      await this.coll.insertOne(doc, { ignoreUndefined: true });
+    } catch (err) {
+      // A write reported as failed may have landed: its retry finds it there.
+      if ((err as { code?: number }).code !== 11000) throw err;
+    }
+  }
+
+  async claim(owner: string, leaseMs: number, upTo?: Date): Promise<JournalDocument | undefined> {
+    const now = new Date();
+    const filter = upTo ? { claimedUntil: { $lt: now }, at: { $lte: upTo } } : { claimedUntil: { $lt: now } };
+    const doc = await this.coll.findOneAndUpdate(filter, { $set: { claimedUntil: new Date(now.getTime() + leaseMs), owner } }, { sort: { at: 1 }, returnDocument: 'after' });
+    return doc ?? undefined;
+  }
+
+  async release(id: string, owner: string): Promise<void> {
+    await this.coll.updateOne({ _id: id, owner }, { $set: { claimedUntil: UNCLAIMED } });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.coll.deleteOne({ _id: id });
+  }
+
+  async oldest(upTo?: Date): Promise<Pick<JournalDocument, '_id' | 'at' | 'claimedUntil'> | undefined> {
+    const doc = await this.coll.findOne(upTo ? { at: { $lte: upTo } } : {}, { sort: { at: 1 }, projection: { _id: 1, at: 1, claimedUntil: 1 } });
+    return doc ?? undefined;
+  }
+}
+
+/** A new, unclaimed journal document. */
+export const journalDocument = (id: string, records: AuditRecord[]): JournalDocument => ({ _id: id, at: new Date(), records, claimedUntil: UNCLAIMED });
