@@ -124,12 +124,16 @@ export class AuditMaterializer implements JournalSettler {
   }
 
   private async run(): Promise<void> {
+    // Once a document as old as the lag limit was taken, the next ones go without waiting until the
+    // journal is younger than that again (catching up must outpace the requests' new documents).
+    let behind = false;
     while (!this.stopped) {
       let didOne = false;
       try {
-        await waitForQuiet(this.options, async () => (await this.journal.oldest())?.at, () => this.stopped || this.settling > 0);
+        if (!behind) await waitForQuiet(this.options, async () => (await this.journal.oldest())?.at, () => this.stopped || this.settling > 0);
         if (this.stopped) break;
         const doc = await this.journal.claim(this.owner, this.options.leaseMs);
+        behind = doc !== undefined && Date.now() - doc.at.getTime() >= this.options.maxLagMs;
         if (doc) {
           didOne = true;
           await this.materialize(doc, () => this.stopped);
