@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { loadAverage, pairedSettings, pairedTable, runPairedReads } from './support/paired-reads.ts';
-import { AUDIT_JOURNAL_COLLECTION } from '../server/src/audit/audit-journal.ts';
+import { AUDIT_CLAIMS_COLLECTION } from '../server/src/audit/audit-journal.ts';
 
 const TARGET = 0.9;
 const support = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support');
@@ -44,7 +44,7 @@ try {
         script,
         env: { AUDIT_ENABLED: 'true', ...(auditFlushMs ? { AUDIT_FLUSH_MS: auditFlushMs } : {}), ...materializeEnv },
         // The journal's documents still to be turned into AuditEvents: the slice is not over before they are.
-        backlog: (db) => db.collection(AUDIT_JOURNAL_COLLECTION).countDocuments(),
+        backlog: (db) => db.collection(AUDIT_CLAIMS_COLLECTION).countDocuments(),
       },
       b: { label: 'audit trail off', script, env: { AUDIT_ENABLED: 'false' } },
     },

@@ -7,7 +7,7 @@ import type { AuditEvent, Bundle, Patient } from 'fhir/r4';
 import type { Db } from 'mongodb';
 import type { ServerConfig } from '../src/config.ts';
 import type { RunningServer } from '../src/server.ts';
-import { AUDIT_JOURNAL_COLLECTION, type JournalDocument } from '../src/audit/audit-journal.ts';
+import { AUDIT_CLAIMS_COLLECTION, AUDIT_JOURNAL_COLLECTION, AuditJournal, type JournalDocument } from '../src/audit/audit-journal.ts';
 import { auditEventsOf } from '../src/audit/audit-event-builder.ts';
 import { auditEventId } from '../src/audit/audit-event-ids.ts';
 import type { RestAuditRecord } from '../src/audit/audit-record.ts';
@@ -124,7 +124,7 @@ describe('Audit journal: the trail written behind the requests, read consistentl
     /** A journal document as a server that stopped in the middle of it left it: claimed, some of its events written. */
     async function leftBehind(records: RestAuditRecord[], written: number, claimedUntil: Date): Promise<JournalDocument> {
       const doc: JournalDocument = { _id: crypto.randomUUID(), at: new Date(), records, claimedUntil, owner: 'a-stopped-server' };
-      await db.collection<JournalDocument>(AUDIT_JOURNAL_COLLECTION).insertOne(doc);
+      await new AuditJournal(db).append(doc);
       const repo = running.services.repo;
       const ctx = { baseUrl: running.url, clientName: () => undefined, accountFhirUser: () => undefined };
       const docs = records.slice(0, written).flatMap((r, i) => auditEventsOf(r, ctx).map((event, e) => repo.buildDocument(event, auditEventId(doc._id, i, e), 1, doc.at)));
@@ -149,6 +149,7 @@ describe('Audit journal: the trail written behind the requests, read consistentl
       const ids = new Set(events.map((e) => e.id));
       for (let i = 0; i < 4; i++) expect(ids.has(auditEventId(doc._id, i, 0))).to.equal(true);
       expect(await db.collection(AUDIT_JOURNAL_COLLECTION).countDocuments({ _id: doc._id } as object), 'the journal document is deleted').to.equal(0);
+      expect(await db.collection(AUDIT_CLAIMS_COLLECTION).countDocuments({ _id: doc._id } as object), 'its claim entry is deleted').to.equal(0);
     });
 
     it('waits for a document a stopped server still holds until its lease runs out, then shows each event once', async () => {
@@ -211,7 +212,7 @@ describe('Audit journal: the trail written behind the requests, read consistentl
 
     it('keeps the trail at most about its lag limit behind the accesses while requests keep coming', async () => {
       const patient = await createPatient(fhir, 'Sustained');
-      const journal = running.database.db.collection<JournalDocument>(AUDIT_JOURNAL_COLLECTION);
+      const journal = running.database.db.collection<Pick<JournalDocument, '_id' | 'at'>>(AUDIT_CLAIMS_COLLECTION);
       let loading = true;
       let reads = 0;
       const load = Promise.all(

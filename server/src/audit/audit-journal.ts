@@ -7,10 +7,20 @@
 // atomic findOneAndUpdate on `claimedUntil`), writes its AuditEvents under ids derived from the
 // document (a second attempt replaces nothing and duplicates nothing), and only then deletes it.
 // A document whose lease ran out is claimed again by anyone.
+//
+// Each journal document has a small claim entry of its own (`audit_journal_claims`: when it was
+// written, until when it is claimed, by whom): finding the oldest claimable document filters and
+// sorts on fields FerretDB cannot use an index for, so it decodes every document it looks at
+// (measured: 30 ms for 50 documents of 90 records, 1 ms for their claim entries). The records are
+// read by _id once claimed. The entry is written after its document and deleted after it, so an
+// entry without its document is one whose work was done (removed when next claimed).
 import type { Collection, Db } from 'mongodb';
 import type { AuditRecord } from './audit-record.ts';
 
+/** The journal documents: a batch's records. */
 export const AUDIT_JOURNAL_COLLECTION = 'audit_journal';
+/** Their claim entries: one per journal document still to be materialized. */
+export const AUDIT_CLAIMS_COLLECTION = 'audit_journal_claims';
 
 export interface JournalDocument {
   /** A random UUID; the AuditEvents' ids are derived from it (audit-event-ids.ts). */
@@ -40,45 +50,65 @@ export interface AuditJournalStore {
 
 const UNCLAIMED = new Date(0);
 
+type ClaimEntry = Pick<JournalDocument, '_id' | 'at' | 'claimedUntil' | 'owner'>;
+
+const isDuplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
+
 export class AuditJournal implements AuditJournalStore {
-  private readonly coll: Collection<JournalDocument>;
+  private readonly docs: Collection<Pick<JournalDocument, '_id' | 'records'>>;
+  private readonly claims: Collection<ClaimEntry>;
 
   constructor(db: Db) {
-    this.coll = db.collection<JournalDocument>(AUDIT_JOURNAL_COLLECTION);
+    this.docs = db.collection(AUDIT_JOURNAL_COLLECTION);
+    this.claims = db.collection(AUDIT_CLAIMS_COLLECTION);
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.coll.createIndex({ at: 1 });
+    await this.claims.createIndex({ at: 1 });
   }
 
   async append(doc: JournalDocument): Promise<void> {
+    // A write reported as failed may have landed: its retry finds it there.
     try {
       // Records leave out absent fields (the driver would store undefined as null).
-      await this.coll.insertOne(doc, { ignoreUndefined: true });
+      await this.docs.insertOne({ _id: doc._id, records: doc.records }, { ignoreUndefined: true });
     } catch (err) {
-      // A write reported as failed may have landed: its retry finds it there.
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
+    }
+    try {
+      const entry: ClaimEntry = { _id: doc._id, at: doc.at, claimedUntil: doc.claimedUntil };
+      if (doc.owner) entry.owner = doc.owner;
+      await this.claims.insertOne(entry);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
     }
   }
 
   async claim(owner: string, leaseMs: number, upTo?: Date): Promise<JournalDocument | undefined> {
-    const now = new Date();
-    const filter = upTo ? { claimedUntil: { $lt: now }, at: { $lte: upTo } } : { claimedUntil: { $lt: now } };
-    const doc = await this.coll.findOneAndUpdate(filter, { $set: { claimedUntil: new Date(now.getTime() + leaseMs), owner } }, { sort: { at: 1 }, returnDocument: 'after' });
-    return doc ?? undefined;
+    for (;;) {
+      const now = new Date();
+      const filter = upTo ? { claimedUntil: { $lt: now }, at: { $lte: upTo } } : { claimedUntil: { $lt: now } };
+      const entry = await this.claims.findOneAndUpdate(filter, { $set: { claimedUntil: new Date(now.getTime() + leaseMs), owner } }, { sort: { at: 1 }, returnDocument: 'after' });
+      if (!entry) return undefined;
+      const doc = await this.docs.findOne({ _id: entry._id });
+      if (doc) return { ...entry, records: doc.records };
+      // Its claimer stopped between deleting the document and its entry: the work is done.
+      await this.claims.deleteOne({ _id: entry._id });
+    }
   }
 
   async release(id: string, owner: string): Promise<void> {
-    await this.coll.updateOne({ _id: id, owner }, { $set: { claimedUntil: UNCLAIMED } });
+    await this.claims.updateOne({ _id: id, owner }, { $set: { claimedUntil: UNCLAIMED } });
   }
 
   async remove(id: string): Promise<void> {
-    await this.coll.deleteOne({ _id: id });
+    await this.docs.deleteOne({ _id: id });
+    await this.claims.deleteOne({ _id: id });
   }
 
   async oldest(upTo?: Date): Promise<Pick<JournalDocument, '_id' | 'at' | 'claimedUntil'> | undefined> {
-    const doc = await this.coll.findOne(upTo ? { at: { $lte: upTo } } : {}, { sort: { at: 1 }, projection: { _id: 1, at: 1, claimedUntil: 1 } });
-    return doc ?? undefined;
+    const entry = await this.claims.findOne(upTo ? { at: { $lte: upTo } } : {}, { sort: { at: 1 }, projection: { _id: 1, at: 1, claimedUntil: 1 } });
+    return entry ?? undefined;
   }
 }
 
