@@ -170,7 +170,7 @@ export async function runPairedReads(
       const backlog = targets[who].backlog;
       if (!backlog || !watcher) return;
       const start = performance.now();
-      while ((await backlog(watcher.db(databaseName))) > 0) await new Promise((r) => setTimeout(r, 50));
+      while ((await backlog(watcher.db(databaseName))) > 0) await new Promise((r) => setTimeout(r, 100));
       catchUp[who] += (performance.now() - start) / 1000;
     };
     for (const who of ['b', 'a'] as const) if (settings.warmupSeconds > 0) await run(who, settings.warmupSeconds);

@@ -11,7 +11,7 @@ import type { AuditRecord, RestAuditRecord } from '../src/audit/audit-record.ts'
 import { auditEventsOf } from '../src/audit/audit-event-builder.ts';
 import { createLogger } from '../src/logger.ts';
 
-describe('Audit trail writer: refused writes', () => {
+describe('Audit trail writer: batches and refused writes', () => {
   /**
    * A journal that refuses the first `failures` appends, then keeps what it gets (by id, as the
    * collection's _id index does). A refused append may have landed all the same (a write whose
@@ -78,5 +78,34 @@ describe('Audit trail writer: refused writes', () => {
     expect(event.outcomeDesc).to.match(/^7 audit record\(s\) from .* were lost/);
     expect(records().filter((r) => r.kind === 'rest')).to.have.length(100);
     expect(trail.accepting()).to.equal(true);
+  });
+
+  it('keeps records that arrive while a batch is written for the next flush: journal documents of a flush interval, not of one write', async () => {
+    const appended: JournalDocument[] = [];
+    let release: () => void = () => undefined;
+    let started: () => void = () => undefined;
+    const firstStarted = new Promise<void>((r) => (started = r));
+    const journal: AuditJournalStore = {
+      async append(doc) {
+        appended.push(structuredClone(doc));
+        if (appended.length === 1) {
+          started();
+          await new Promise<void>((r) => (release = r));
+        }
+      },
+      claim: async () => undefined,
+      release: async () => undefined,
+      remove: async () => undefined,
+      oldest: async () => undefined,
+    };
+    const trail = new AuditTrail(journal, undefined, { flushMs: 200, batchSize: 500, queueLimit: 1000 }, createLogger('silent'));
+    trail.record(read(0));
+    await firstStarted;
+    for (let i = 1; i < 10; i++) trail.record(read(i));
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(appended, 'documents written 50 ms after the first write ended').to.have.length(1);
+    await trail.close();
+    expect(appended.map((d) => d.records.length)).to.deep.equal([1, 9]);
   });
 });

@@ -163,11 +163,17 @@ export class AuditMaterializer implements JournalSettler {
     this.woken = false;
   }
 
-  /** Writes a claimed document's AuditEvents step by step, then deletes it (or gives it back when stopped). */
+  /**
+   * Writes a claimed document's AuditEvents step by step, then deletes it (or gives it back when
+   * stopped). A step's events are built while the previous step's are being inserted: the server
+   * builds while the database stores.
+   */
   private async materialize(doc: JournalDocument, stop: () => boolean): Promise<void> {
     const step = this.options.stepRecords;
+    let inserting: Promise<void> | undefined;
     for (let start = 0; start < doc.records.length; start += step) {
       if (stop()) {
+        await inserting;
         await this.journal.release(doc._id, this.owner);
         return;
       }
@@ -179,9 +185,13 @@ export class AuditMaterializer implements JournalSettler {
         auditEventsOf(records[i], ctx).forEach((event, e) => docs.push(this.store.buildDocument(event, auditEventId(doc._id, start + i, e), doc.at)));
         await slices.pause();
       }
-      await this.store.insert(docs);
+      await inserting;
+      inserting = this.store.insert(docs);
+      // A rejected insert is awaited (and thrown) at the next step or below; until then it is not unhandled.
+      inserting.catch(() => undefined);
       await nextTurn();
     }
+    await inserting;
     await this.journal.remove(doc._id);
   }
 }

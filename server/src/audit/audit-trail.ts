@@ -135,10 +135,19 @@ export class AuditTrail implements AuditRecorder {
       });
   }
 
-  /** Writes batches until the queue is empty; on a refused write, waits and retries (or, once, returns). */
+  /**
+   * Writes what is queued: everything when `once` (flush, close), else the batch due and further
+   * ones only while a full batch waits — records that arrive while a batch is written wait for the
+   * next flush, so that journal documents hold a flush interval's records, not the few that came
+   * during one write. On a refused write, waits and retries (or, once, returns).
+   */
   private async drain(once: boolean): Promise<void> {
-    while (this.backlog > 0) {
-      this.pending ??= this.build();
+    let due = true;
+    while (this.pending || (this.queue.length > 0 && (once || due || this.queue.length >= this.options.batchSize))) {
+      if (!this.pending) {
+        this.pending = this.build();
+        due = false;
+      }
       try {
         await this.journal.append(this.pending);
       } catch (err) {
