@@ -14,7 +14,11 @@
 // (measured: 30 ms for 50 documents of 90 records, 1 ms for their claim entries). The records are
 // read by _id once claimed. The entry is written after its document and deleted after it, so an
 // entry without its document is one whose work was done (removed when next claimed).
-import type { Collection, Db } from 'mongodb';
+//
+// The records are stored as one BSON blob: FerretDB converts every field of a stored document to
+// its JSON format, which for a batch of records as nested documents cost about 0.1 ms of database
+// CPU per record (a tenth of what a read costs it); one binary field costs next to nothing.
+import { BSON, Binary, type Collection, type Db } from 'mongodb';
 import type { AuditRecord } from './audit-record.ts';
 
 /** The journal documents: a batch's records. */
@@ -51,11 +55,16 @@ export interface AuditJournalStore {
 const UNCLAIMED = new Date(0);
 
 type ClaimEntry = Pick<JournalDocument, '_id' | 'at' | 'claimedUntil' | 'owner'>;
+/** A journal document as stored: its records serialised together. */
+interface StoredRecords {
+  _id: string;
+  records: Binary;
+}
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
 
 export class AuditJournal implements AuditJournalStore {
-  private readonly docs: Collection<Pick<JournalDocument, '_id' | 'records'>>;
+  private readonly docs: Collection<StoredRecords>;
   private readonly claims: Collection<ClaimEntry>;
 
   constructor(db: Db) {
@@ -70,8 +79,8 @@ export class AuditJournal implements AuditJournalStore {
   async append(doc: JournalDocument): Promise<void> {
     // A write reported as failed may have landed: its retry finds it there.
     try {
-      // Records leave out absent fields (the driver would store undefined as null).
-      await this.docs.insertOne({ _id: doc._id, records: doc.records }, { ignoreUndefined: true });
+      // Records leave out absent fields (BSON would store undefined as null).
+      await this.docs.insertOne({ _id: doc._id, records: new Binary(BSON.serialize({ records: doc.records }, { ignoreUndefined: true })) });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
@@ -91,7 +100,7 @@ export class AuditJournal implements AuditJournalStore {
       const entry = await this.claims.findOneAndUpdate(filter, { $set: { claimedUntil: new Date(now.getTime() + leaseMs), owner } }, { sort: { at: 1 }, returnDocument: 'after' });
       if (!entry) return undefined;
       const doc = await this.docs.findOne({ _id: entry._id });
-      if (doc) return { ...entry, records: doc.records };
+      if (doc) return { ...entry, records: (BSON.deserialize(doc.records.buffer) as { records: AuditRecord[] }).records };
       // Its claimer stopped between deleting the document and its entry: the work is done.
       await this.claims.deleteOne({ _id: entry._id });
     }

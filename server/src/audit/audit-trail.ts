@@ -93,9 +93,9 @@ export class AuditTrail implements AuditRecorder {
    * first, so "who accessed my record" shows an access made a moment ago).
    */
   async settle(): Promise<void> {
-    const upTo = new Date();
     await this.flush();
-    await this.settler?.settle(upTo);
+    // Taken after the flush: the journal document it wrote is stamped with the time it was built.
+    await this.settler?.settle(new Date());
   }
 
   /** Stops the timer and writes what is queued, trying for a while if the database refuses. */
