@@ -70,8 +70,12 @@ export interface PairedTarget {
 }
 
 export type PairedFigures = LoadFigures & {
+  /** CPU of the server and of the database per request, over the whole slice (settle pause and catch-up included). */
   cpuMsPerRequest?: number;
   dbCpuMsPerRequest?: number;
+  /** The same while the load ran only. */
+  loadCpuMsPerRequest?: number;
+  loadDbCpuMsPerRequest?: number;
   /** Seconds spent after the slices (beyond the settle pauses) until the owed work was done. */
   catchUpSeconds: number;
   /** Requests per second over the slices and the catch-up: the throughput this server sustains with its background work done. */
@@ -154,7 +158,11 @@ export async function runPairedReads(
 
     const dbPid = childPidsNamed(['ferretdb', 'mongod'])[0];
     const runs: Record<'a' | 'b', LoadRun[]> = { a: [], b: [] };
-    const cpu: Record<'a' | 'b', { own: number; db: number } | undefined> = { a: { own: 0, db: 0 }, b: { own: 0, db: 0 } };
+    // CPU of the whole slice (load, settle pause, catch-up), and of the load alone.
+    const cpu: Record<'a' | 'b', { own: number; db: number; loadOwn: number; loadDb: number } | undefined> = {
+      a: { own: 0, db: 0, loadOwn: 0, loadDb: 0 },
+      b: { own: 0, db: 0, loadOwn: 0, loadDb: 0 },
+    };
     const run = async (who: 'a' | 'b', seconds: number) => {
       // A fresh token per slice: backend tokens live at most five minutes.
       const token = await tokenFrom(servers[who].url, client);
@@ -183,14 +191,18 @@ export async function runPairedReads(
         const ownBefore = processCpuMs(servers[who].child.pid);
         const dbBefore = processCpuMs(dbPid);
         runs[who].push(await run(who, settings.sliceSeconds));
+        const ownLoaded = processCpuMs(servers[who].child.pid);
+        const dbLoaded = processCpuMs(dbPid);
         await settle();
         await catchUpAfter(who);
         const ownAfter = processCpuMs(servers[who].child.pid);
         const dbAfter = processCpuMs(dbPid);
         const acc = cpu[who];
-        if (acc && ownBefore !== undefined && ownAfter !== undefined && dbBefore !== undefined && dbAfter !== undefined) {
+        if (acc && ownBefore !== undefined && ownAfter !== undefined && dbBefore !== undefined && dbAfter !== undefined && ownLoaded !== undefined && dbLoaded !== undefined) {
           acc.own += ownAfter - ownBefore;
           acc.db += dbAfter - dbBefore;
+          acc.loadOwn += ownLoaded - ownBefore;
+          acc.loadDb += dbLoaded - dbBefore;
         } else cpu[who] = undefined;
       }
     }
@@ -202,6 +214,8 @@ export async function runPairedReads(
       if (acc && f.total > 0) {
         f.cpuMsPerRequest = acc.own / f.total;
         f.dbCpuMsPerRequest = dbPid === undefined ? undefined : acc.db / f.total;
+        f.loadCpuMsPerRequest = acc.loadOwn / f.total;
+        f.loadDbCpuMsPerRequest = dbPid === undefined ? undefined : acc.loadDb / f.total;
       }
       return f;
     };
@@ -221,10 +235,11 @@ export async function runPairedReads(
 export function pairedTable(what: string, rows: Array<[string, PairedFigures]>, o: { catchUp?: boolean } = {}): string {
   const fmt = (n: number, digits = 0) => n.toFixed(digits);
   const cpuText = (f: PairedFigures) => `${f.cpuMsPerRequest?.toFixed(2) ?? '?'} / ${f.dbCpuMsPerRequest?.toFixed(2) ?? '?'}`;
-  const extra = o.catchUp ? ' catch-up s | req/s with catch-up |' : '';
-  let out = `| ${what} | req/s | p50 ms | p99 ms | CPU ms/req: server / db |${extra} not 2xx |\n|---|---:|---:|---:|---:|${o.catchUp ? '---:|---:|' : ''}---:|\n`;
+  const loadCpuText = (f: PairedFigures) => `${f.loadCpuMsPerRequest?.toFixed(2) ?? '?'} / ${f.loadDbCpuMsPerRequest?.toFixed(2) ?? '?'}`;
+  const extra = o.catchUp ? ' of it while loaded | catch-up s | req/s with catch-up |' : '';
+  let out = `| ${what} | req/s | p50 ms | p99 ms | CPU ms/req: server / db |${extra} not 2xx |\n|---|---:|---:|---:|---:|${o.catchUp ? '---:|---:|---:|' : ''}---:|\n`;
   for (const [label, f] of rows) {
-    const catchUp = o.catchUp ? ` ${fmt(f.catchUpSeconds, 1)} | ${fmt(f.sustainedPerSecond)} |` : '';
+    const catchUp = o.catchUp ? ` ${loadCpuText(f)} | ${fmt(f.catchUpSeconds, 1)} | ${fmt(f.sustainedPerSecond)} |` : '';
     out += `| ${label} | ${fmt(f.requestsPerSecond)} | ${fmt(f.p50, 1)} | ${fmt(f.p99, 1)} | ${cpuText(f)} |${catchUp} ${f.failures}${f.failureDetail ? ` (${f.failureDetail})` : ''} |\n`;
   }
   return out;
