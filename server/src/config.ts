@@ -288,7 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         stepRecords: intBetween('AUDIT_MATERIALIZE_STEP', env.AUDIT_MATERIALIZE_STEP, 100, 1, 5_000),
         leaseMs: intBetween('AUDIT_MATERIALIZE_LEASE_MS', env.AUDIT_MATERIALIZE_LEASE_MS, 30_000, 1_000, 3_600_000),
         pollMs: intBetween('AUDIT_MATERIALIZE_POLL_MS', env.AUDIT_MATERIALIZE_POLL_MS, 2_000, 50, 600_000),
-        busyPercent: intBetween('AUDIT_MATERIALIZE_BUSY_PERCENT', env.AUDIT_MATERIALIZE_BUSY_PERCENT, 50, 0, 100),
+        busyPercent: intBetween('AUDIT_MATERIALIZE_BUSY_PERCENT', env.AUDIT_MATERIALIZE_BUSY_PERCENT, 30, 0, 100),
         maxLagMs: intBetween('AUDIT_MATERIALIZE_MAX_LAG_MS', env.AUDIT_MATERIALIZE_MAX_LAG_MS, 30_000, 0, 3_600_000),
       },
     },

@@ -160,6 +160,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     if (audit && materializer) {
       await auditJournal.ensureIndexes();
       audit.onAppend = () => materializer.wake();
+      materializer.requests = () => audit.recorded;
       // Journal documents left by earlier runs (or written by other servers) are picked up too.
       materializer.start();
     }

@@ -52,6 +52,8 @@ export class AuditMaterializer implements JournalSettler {
   /** Readers waiting for the trail: the background loop stops pacing for them. */
   private settling = 0;
   private settleRun?: Promise<void>;
+  /** How many requests the server has recorded so far (the trail counts them): any in a window means busy. */
+  requests: () => number = () => 0;
   private nextSettle?: Promise<void>;
 
   constructor(
@@ -130,7 +132,7 @@ export class AuditMaterializer implements JournalSettler {
     while (!this.stopped) {
       let didOne = false;
       try {
-        if (!behind) await waitForQuiet(this.options, async () => (await this.journal.oldest())?.at, () => this.stopped || this.settling > 0);
+        if (!behind) await waitForQuiet(this.options, async () => (await this.journal.oldest())?.at, () => this.stopped || this.settling > 0, () => this.requests());
         if (this.stopped) break;
         const doc = await this.journal.claim(this.owner, this.options.leaseMs);
         behind = doc !== undefined && Date.now() - doc.at.getTime() >= this.options.maxLagMs;

@@ -46,6 +46,8 @@ export class AuditTrail implements AuditRecorder {
   private retryMs = 0;
   private lost?: { count: number; from: Date; to: Date };
   private closing = false;
+  /** Records taken so far (the materializer's pacing watches it). */
+  recorded = 0;
   /** Told when a journal document was written (the materializer starts on it at once). */
   onAppend?: () => void;
 
@@ -61,6 +63,7 @@ export class AuditTrail implements AuditRecorder {
   }
 
   record(record: AuditRecord): void {
+    this.recorded++;
     if (!this.accepting()) {
       if (!this.lost) {
         this.lost = { count: 0, from: record.at, to: record.at };
