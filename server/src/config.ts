@@ -289,7 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         leaseMs: intBetween('AUDIT_MATERIALIZE_LEASE_MS', env.AUDIT_MATERIALIZE_LEASE_MS, 30_000, 1_000, 3_600_000),
         pollMs: intBetween('AUDIT_MATERIALIZE_POLL_MS', env.AUDIT_MATERIALIZE_POLL_MS, 2_000, 50, 600_000),
         busyPercent: intBetween('AUDIT_MATERIALIZE_BUSY_PERCENT', env.AUDIT_MATERIALIZE_BUSY_PERCENT, 30, 0, 100),
-        maxLagMs: intBetween('AUDIT_MATERIALIZE_MAX_LAG_MS', env.AUDIT_MATERIALIZE_MAX_LAG_MS, 30_000, 0, 3_600_000),
+        maxLagMs: intBetween('AUDIT_MATERIALIZE_MAX_LAG_MS', env.AUDIT_MATERIALIZE_MAX_LAG_MS, 10_000, 0, 3_600_000),
       },
     },
     clinic: {
