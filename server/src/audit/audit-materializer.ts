@@ -21,7 +21,7 @@ import { auditEventId } from './audit-event-ids.ts';
 import type { AuditJournalStore, JournalDocument } from './audit-journal.ts';
 import type { AuditNames } from './audit-names.ts';
 import type { JournalSettler } from './audit-trail.ts';
-import { waitForQuiet } from './materializer-pacing.ts';
+import { waitForQuiet, type PacingState } from './materializer-pacing.ts';
 
 /** Where AuditEvents are stored: the resource repository (stored like any resource, version 1, unversioned). */
 export interface AuditStore {
@@ -54,6 +54,7 @@ export class AuditMaterializer implements JournalSettler {
   private settleRun?: Promise<void>;
   /** How many requests the server has recorded so far (the trail counts them): any in a window means busy. */
   requests: () => number = () => 0;
+  private readonly pacing: PacingState = { busyAt: 0, requests: 0 };
   private nextSettle?: Promise<void>;
 
   constructor(
@@ -132,7 +133,7 @@ export class AuditMaterializer implements JournalSettler {
     while (!this.stopped) {
       let didOne = false;
       try {
-        if (!behind) await waitForQuiet(this.options, async () => (await this.journal.oldest())?.at, () => this.stopped || this.settling > 0, () => this.requests());
+        if (!behind) await waitForQuiet(this.options, async () => (await this.journal.oldest())?.at, () => this.stopped || this.settling > 0, () => this.requests(), this.pacing);
         if (this.stopped) break;
         const doc = await this.journal.claim(this.owner, this.options.leaseMs);
         behind = doc !== undefined && Date.now() - doc.at.getTime() >= this.options.maxLagMs;
