@@ -2,7 +2,7 @@
 // concurrent lookups share queries, each gets exactly its own records (also when a key has more
 // records than the query made room for), and none is answered from a query sent before it.
 import { expect } from 'chai';
-import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
+import { MongoClient, MongoServerSelectionError, type CommandStartedEvent, type Db } from 'mongodb';
 import { CoalescedLookup } from '../src/auth/coalesced-lookups.ts';
 import { testDatabaseUri } from './support/test-server.ts';
 
@@ -49,5 +49,28 @@ describe('auth: coalesced lookups of tokens and sessions', () => {
     const late = lookup.find('doomed'); // after the deletion: must wait for a query of its own
     expect((await early).length).to.be.oneOf([0, 1]);
     expect(await late).to.deep.equal([]);
+  });
+
+  it('when the database cannot be reached, the lookups that arrived during the failing query fail with it, not a wait later', async () => {
+    // A database that answers every command after 300 ms with "no server available" (the driver's
+    // answer while the database is down): a stand-in, as the driver itself fails some follow-up
+    // commands at once and others after a full wait, depending on its monitor's state.
+    const unreachable = {
+      readPreference: db.readPreference,
+      readConcern: undefined,
+      command: () =>
+        new Promise((_, reject) => setTimeout(() => reject(new MongoServerSelectionError('Server selection timed out after 300 ms', { type: 'Unknown', servers: new Map() } as never)), 300)),
+    } as unknown as Db;
+    const lookup = new CoalescedLookup<{ _id: string }>(unreachable, 'auth_tokens', '_id');
+    const started = performance.now();
+    const failedAt = (p: Promise<unknown>) => p.then(() => -1, () => performance.now() - started);
+    const first = failedAt(lookup.find('a'));
+    await new Promise((r) => setTimeout(r, 100));
+    const later = [failedAt(lookup.find('b')), failedAt(lookup.find('c'))];
+    const [a, b, c] = await Promise.all([first, ...later]);
+    expect(a).to.be.within(250, 600);
+    // Queued behind the failing query, they fail with it instead of sending another one.
+    expect(b).to.be.below(a + 100);
+    expect(c).to.be.below(a + 100);
   });
 });

@@ -10,6 +10,7 @@
 // request starts is never accepted for it.
 import type { Db, Document } from 'mongodb';
 import { findBounded } from '../db/bounded-find.ts';
+import { isDatabaseUnavailable } from '../db/database-unavailable.ts';
 
 interface Waiter<T> {
   resolve: (docs: T[]) => void;
@@ -59,6 +60,15 @@ export class CoalescedLookup<T extends Document> {
       for (const [key, waiting] of batch) for (const w of waiting) w.resolve(byKey.get(key) ?? []);
     } catch (err) {
       for (const waiting of batch.values()) for (const w of waiting) w.reject(err);
+      // The database could not be reached: the lookups that arrived while this query waited get
+      // the same answer (it was unreachable after they arrived, so it holds for them too) instead
+      // of waiting out a timeout each, one query after the other (seen: 503s after three times
+      // the database wait when a dead database's requests arrived spread out).
+      if (isDatabaseUnavailable(err)) {
+        const waited = this.pending;
+        this.pending = new Map();
+        for (const waiting of waited.values()) for (const w of waiting) w.reject(err);
+      }
     } finally {
       this.inFlight = false;
       this.schedule();
