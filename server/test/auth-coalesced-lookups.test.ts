@@ -2,20 +2,18 @@
 // concurrent lookups share queries, each gets exactly its own records (also when a key has more
 // records than the query made room for), and none is answered from a query sent before it.
 import { expect } from 'chai';
-import { MongoClient, MongoServerSelectionError, type CommandStartedEvent, type Db } from 'mongodb';
+import { MongoServerSelectionError, type CommandStartedEvent, type Db } from 'mongodb';
 import { CoalescedLookup } from '../src/auth/coalesced-lookups.ts';
-import { testDatabaseUri } from './support/test-server.ts';
+import { watchedDatabase, type WatchedDatabase } from './support/watched-database.ts';
 
 describe('auth: coalesced lookups of tokens and sessions', () => {
-  let client: MongoClient;
+  let watched: WatchedDatabase;
   let db: Db;
-  const commands: CommandStartedEvent[] = [];
+  let commands: CommandStartedEvent[];
 
   before(async () => {
-    client = new MongoClient(await testDatabaseUri(), { monitorCommands: true });
-    await client.connect();
-    client.on('commandStarted', (e) => commands.push(e));
-    db = client.db(`coalesced_${Date.now().toString(36)}`);
+    watched = await watchedDatabase('coalesced');
+    ({ db, commands } = watched);
     const docs = Array.from({ length: 40 }, (_, i) => ({ _id: `s${i}`, model: 'Session', uid: `u${i % 20}` }));
     // One uid with more records than a one-key query makes room for (2 × keys + 2).
     for (let i = 0; i < 6; i++) docs.push({ _id: `many${i}`, model: 'Session', uid: 'crowded' });
@@ -23,8 +21,7 @@ describe('auth: coalesced lookups of tokens and sessions', () => {
     await db.collection('auth_session').insertMany(docs as never[]);
   });
   after(async () => {
-    await db?.dropDatabase().catch(() => undefined);
-    await client?.close();
+    await watched?.close();
   });
 
   it('answers each of many concurrent lookups with exactly its own records, in fewer queries than lookups', async () => {

@@ -2,30 +2,27 @@
 // command; what the driver's cursor would have done must still happen: sort, projection, limit,
 // and a first reply cut short (MongoDB caps a reply at 16 MiB) followed to the end.
 import { expect } from 'chai';
-import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
+import { type CommandStartedEvent, type Db } from 'mongodb';
 import { findBounded } from '../src/db/bounded-find.ts';
 import { loadConfig } from '../src/config.ts';
 import { SearchBudget } from '../src/fhir/search/execute/search-budget.ts';
 import { findByIds } from '../src/fhir/search/execute/search-database.ts';
-import { testDatabaseUri } from './support/test-server.ts';
+import { watchedDatabase, type WatchedDatabase } from './support/watched-database.ts';
 
 describe('database: bounded finds as one command', () => {
-  let client: MongoClient;
+  let watched: WatchedDatabase;
   let db: Db;
-  const commands: CommandStartedEvent[] = [];
+  let commands: CommandStartedEvent[];
 
   before(async () => {
-    client = new MongoClient(await testDatabaseUri(), { monitorCommands: true });
-    await client.connect();
-    client.on('commandStarted', (e) => commands.push(e));
-    db = client.db(`bounded_${Date.now().toString(36)}`);
+    watched = await watchedDatabase('bounded');
+    ({ db, commands } = watched);
     await db.collection('Thing').insertMany(
       Array.from({ length: 30 }, (_, i) => ({ _id: `t${String(i).padStart(2, '0')}`, n: i % 3, label: `thing ${i}`, extra: 'x' })) as never[],
     );
   });
   after(async () => {
-    await db?.dropDatabase().catch(() => undefined);
-    await client?.close();
+    await watched?.close();
   });
   beforeEach(() => {
     commands.length = 0;
