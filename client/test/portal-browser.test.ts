@@ -119,7 +119,7 @@ describe('Patient portal in a browser', function () {
     await context.close();
   });
 
-  it('signing out revokes the portal’s tokens and shows the signed-out screen; the old token no longer works', async () => {
+  it('signing out revokes the portal’s tokens and ends the session: signing in again asks for the password', async () => {
     const { context, page } = await newPage();
     await signIn(page, MEI.email);
     const stored = await page.evaluate(() => {
@@ -131,12 +131,17 @@ describe('Patient portal in a browser', function () {
     const before = await fetch(`${server.fhirUrl}/Patient/${MEI.patientId}`, { headers: { authorization: `Bearer ${accessToken}` } });
     expect(before.status).to.equal(200);
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // The authorization server asks whether to end the session there too.
+    await page.getByRole('button', { name: /yes/i }).click();
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+    await check(page, 'signed-out-after');
     const after = await fetch(`${server.fhirUrl}/Patient/${MEI.patientId}`, { headers: { authorization: `Bearer ${accessToken}` } });
     expect(after.status).to.equal(401);
-    // Going back to the portal does not show the record again.
+    // Going back to the portal does not show the record again, and signing in needs the password.
     await page.goto('/');
     await page.getByRole('heading', { name: 'Welcome' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Password').waitFor();
     await context.close();
   });
 });

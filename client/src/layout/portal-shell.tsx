@@ -1,7 +1,7 @@
 // The frame of every signed-in page: the clinic's header with the main sections, sign-out, the
 // banner of whose record is open, and the page itself.
 import { useState } from 'react';
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { NavLink, Outlet } from 'react-router';
 import { Anchor, Box, Button, Container, Group, Text, VisuallyHidden } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { PatientBanner } from './patient-banner.tsx';
@@ -16,14 +16,13 @@ const SECTIONS = [
 
 export function PortalShell() {
   const { client } = useSession();
-  const navigate = useNavigate();
   const queries = useQueryClient();
   const [leaving, setLeaving] = useState(false);
   const leave = async () => {
     setLeaving(true);
-    await signOut(client);
+    const next = await signOut(client);
     queries.clear();
-    await navigate('/signed-out?reason=signed-out', { replace: true });
+    window.location.assign(next);
   };
   return (
     <>

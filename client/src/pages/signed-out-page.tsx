@@ -14,7 +14,8 @@ const MESSAGES: Record<string, { title: string; text: string; color?: string }> 
 
 export function SignedOutPage() {
   const [params] = useSearchParams();
-  const message = MESSAGES[params.get('reason') ?? 'none'] ?? MESSAGES.none;
+  // `state` comes back from the authorization server's sign-out (see smart/sign-out.ts).
+  const message = MESSAGES[params.get('reason') ?? params.get('state') ?? 'none'] ?? MESSAGES.none;
   const [starting, setStarting] = useState(false);
   const [failed, setFailed] = useState(false);
   const signIn = () => {

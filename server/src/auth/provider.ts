@@ -31,6 +31,11 @@ export interface ProviderDependencies {
    */
   signedInAccount?: (sessionCookie: string | undefined) => Promise<string | undefined>;
   accountSessionCookie?: string;
+  /**
+   * Ends the browser's session on the clinic's pages (the value of `accountSessionCookie`): an app's
+   * sign-out (RP-initiated logout, confirmed) ends it too, or the next sign-in would need no password.
+   */
+  endAccountSession?: (sessionCookie: string | undefined) => Promise<void>;
   /** Whether a Patient exists (the staff patient picker). */
   patientExists?: (id: string) => Promise<boolean>;
 }
@@ -287,6 +292,19 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(endpoints.issuer, configuration);
   provider.proxy = config.trustProxy;
+
+  // An app's sign-out that the person confirmed ("Yes, sign me out": oidc-provider ended its own
+  // session) ends the session on the clinic's pages as well, before the browser is sent back.
+  // See: https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+  const { endAccountSession, accountSessionCookie } = deps;
+  if (endAccountSession && accountSessionCookie) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.oidc?.route !== 'end_session_confirm' || !ctx.oidc.params?.logout || ctx.status >= 400) return;
+      await endAccountSession(ctx.cookies.get(accountSessionCookie, { signed: false }));
+      ctx.cookies.set(accountSessionCookie, null, { path: '/', httpOnly: true, sameSite: 'lax', signed: false });
+    });
+  }
 
   // SMART additions to the token response: the launch context of the grant.
   // See: https://hl7.org/fhir/smart-app-launch/app-launch.html#response-5
