@@ -132,7 +132,9 @@ describe('Patient portal in a browser', function () {
     expect(before.status).to.equal(200);
     await page.getByRole('button', { name: 'Sign out' }).click();
     // The authorization server asks whether to end the session there too.
-    await page.getByRole('button', { name: /yes/i }).click();
+    await page.getByRole('heading', { name: 'Sign out' }).waitFor();
+    await check(page, 'sign-out-confirm');
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
     await check(page, 'signed-out-after');
     const after = await fetch(`${server.fhirUrl}/Patient/${MEI.patientId}`, { headers: { authorization: `Bearer ${accessToken}` } });

@@ -15,6 +15,8 @@ import { resolveContext } from './launch-resolution.ts';
 import { mongoAdapter } from './oidc-adapter.ts';
 import { findRememberedGrant } from './scope-decisions.ts';
 import type { KeySet } from './signing-keys.ts';
+import { renderPage } from './pages/layout.ts';
+import { html, trusted } from './pages/html.ts';
 
 export interface ProviderDependencies {
   config: ServerConfig;
@@ -191,7 +193,23 @@ export function createProvider(deps: ProviderDependencies): Provider {
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        // The confirmation in the clinic's own page frame (oidc-provider's default is unstyled).
+        // `form` is oidc-provider's hidden form (its anti-forgery value); the buttons submit it.
+        logoutSource: async (ctx, form) => {
+          const app = ctx.oidc.client?.clientName;
+          ctx.type = 'html';
+          ctx.body = renderPage({
+            clinicName: config.clinic.name,
+            title: 'Sign out',
+            body: html`<h1>Sign out</h1>
+<p>${app ? `You signed out of ${app}. ` : ''}Do you also want to sign out of ${config.clinic.name} on this device? Then the next sign-in asks for your password again.</p>
+${trusted(form)}
+<div class="actions"><button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button><button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button></div>`,
+          });
+        },
+      },
       resourceIndicators: {
         enabled: true,
         // SMART apps say which server with `aud`, not `resource`: every token is for the FHIR API.
