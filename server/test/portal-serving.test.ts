@@ -23,6 +23,9 @@ describe('Serving the patient portal', function () {
       expect(res.status, page).to.equal(200);
       expect(res.headers.get('content-type'), page).to.match(/^text\/html/);
       expect(res.headers.get('cache-control'), page).to.equal('no-cache');
+      // Scripts only from this server; nothing that breaks plain http from another machine.
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, page).to.contain("script-src 'self'").and.not.contain('upgrade-insecure-requests');
       expect(await res.text(), page).to.contain('<div id="root"></div>');
     }
   });

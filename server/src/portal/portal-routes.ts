@@ -18,6 +18,15 @@ const FILE_REQUEST = /\.(?:js|mjs|css|map|ico|png|jpe?g|gif|svg|webp|avif|txt|js
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /**
+ * The page's policy: scripts only from this server, requests only to it (the FHIR API and the
+ * authorization server), inline styles allowed (Mantine writes its CSS variables into a style
+ * element; the charts style their SVG inline). Unlike helmet's default, no
+ * `upgrade-insecure-requests`: on plain http from another machine (a developer's LAN address) it
+ * would send the portal's own scripts to an https address that does not answer.
+ */
+const PORTAL_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/**
  * The portal's routes. The portal's pages only talk to this server (the SMART authorization
  * server and the FHIR API); the policy keeps them to it. Mantine and the charts set inline styles.
  */
@@ -46,6 +55,7 @@ export function portalRouter(distDir: string): Router {
       return;
     }
     res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Content-Security-Policy', PORTAL_CSP);
     res.sendFile(index);
   };
   router.use(sendIndex);
