@@ -4,10 +4,12 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { MantineProvider, createTheme, type CSSVariablesResolver } from '@mantine/core';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import '@mantine/core/styles.css';
 import { App } from './app.tsx';
 import { httpStatusOf } from './components/query-state.tsx';
+import { isSessionEnded } from './session/session-ended.ts';
+import { forgetSession } from './smart/smart-launch.ts';
 
 const theme = createTheme({
   primaryColor: 'teal',
@@ -20,10 +22,21 @@ const theme = createTheme({
 const contrast: CSSVariablesResolver = () => ({ variables: {}, light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)' }, dark: {} });
 
 const queries = new QueryClient({
+  // A sign-in that ended (any screen's request) leads to the signed-out screen, which says so and
+  // offers to sign in again; what was shown is dropped with it.
+  queryCache: new QueryCache({
+    onError: (error) => {
+      if (!isSessionEnded(error) || window.location.pathname === '/signed-out') return;
+      forgetSession();
+      queries.clear();
+      window.location.replace('/signed-out?reason=expired');
+    },
+  }),
   defaultOptions: {
     queries: {
       staleTime: 60_000,
       retry: (count, error) => {
+        if (isSessionEnded(error)) return false;
         const status = httpStatusOf(error);
         return (status === undefined || status >= 500) && count < 2;
       },

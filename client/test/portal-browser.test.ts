@@ -119,6 +119,24 @@ describe('Patient portal in a browser', function () {
     await context.close();
   });
 
+  it('a sign-in that ended on the server (tokens revoked) shows the “you were signed out” screen, not an error', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, MEI.email);
+    const tokens = await page.evaluate(() => {
+      const key = JSON.parse(sessionStorage.getItem('SMART_KEY') ?? 'null') as string;
+      return (JSON.parse(sessionStorage.getItem(key) ?? '{}') as { tokenResponse: { access_token: string; refresh_token: string } }).tokenResponse;
+    });
+    for (const [token, hint] of [[tokens.refresh_token, 'refresh_token'], [tokens.access_token, 'access_token']]) {
+      const res = await fetch(`${server.baseUrl}/auth/revoke`, { method: 'POST', body: new URLSearchParams({ token, token_type_hint: hint, client_id: 'patient-portal' }) });
+      expect(res.status).to.equal(200);
+    }
+    await page.reload();
+    await page.getByRole('heading', { name: 'You were signed out' }).waitFor();
+    expect(await page.getByRole('main').textContent()).not.to.contain(MEI.name);
+    await check(page, 'signed-out-expired');
+    await context.close();
+  });
+
   it('signing out revokes the portal’s tokens and ends the session: signing in again asks for the password', async () => {
     const { context, page } = await newPage();
     await signIn(page, MEI.email);
