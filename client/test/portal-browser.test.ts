@@ -17,6 +17,8 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgro
 const SHOTS = path.resolve(import.meta.dirname, 'artifacts');
 const PHONE = { width: 360, height: 780 };
 const DESKTOP = { width: 1280, height: 900 };
+const NIA = { name: 'Nia Ali', patientId: '82b88b5f-dcdd-5f0e-823c-aac44efde474' };
+const OLIVIA = { email: 'olivia.ali70@example.org' };
 const MEI = { email: 'mei.rossi73@example.org', name: 'Mei Helen Rossi', patientId: '4d8c7d5b-b02e-583f-83e1-100caf275787' };
 
 describe('Patient portal in a browser', function () {
@@ -27,7 +29,7 @@ describe('Patient portal in a browser', function () {
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
     fs.mkdirSync(SHOTS, { recursive: true });
-    [server, browser] = await Promise.all([startPortalServer(['01-mei-helen-rossi.json']), chromium.launch({ executablePath: CHROMIUM, args: FLAGS })]);
+    [server, browser] = await Promise.all([startPortalServer(['01-mei-helen-rossi.json', '07-nia-ali.json']), chromium.launch({ executablePath: CHROMIUM, args: FLAGS })]);
   });
   after(async () => {
     await browser?.close();
@@ -116,6 +118,52 @@ describe('Patient portal in a browser', function () {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).to.match(/A1c/i);
     expect(await page.getByRole('main').textContent()).to.contain(`${hba1c[0].valueQuantity.value} %`);
     await check(page, 'result-detail');
+    await context.close();
+  });
+
+  /** A FHIR request as the server's tools client (system scopes), to set up and check test data. */
+  async function asTools(pathAndQuery: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
+    return fetch(`${server.fhirUrl}/${pathAndQuery}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${await server.toolsToken()}`, accept: 'application/fhir+json', 'content-type': 'application/fhir+json' },
+      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+    });
+  }
+
+  it('a result that is not released yet never appears in the portal', async () => {
+    const unreleased = await asTools('Observation', {
+      method: 'POST',
+      body: {
+        resourceType: 'Observation',
+        status: 'preliminary',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '2276-4', display: 'Ferritin' }], text: 'Ferritin (not yet reviewed)' },
+        subject: { reference: `Patient/${MEI.patientId}` },
+        effectiveDateTime: new Date().toISOString(),
+        valueQuantity: { value: 12, unit: 'ng/mL', system: 'http://unitsofmeasure.org', code: 'ng/mL' },
+      },
+    });
+    expect(unreleased.status).to.equal(201);
+    const { context, page } = await newPage();
+    await signIn(page, MEI.email);
+    await page.getByRole('region', { name: 'Newest results' }).getByRole('link').first().waitFor();
+    expect(await page.getByRole('main').textContent()).not.to.contain('Ferritin');
+    await page.goto('/results');
+    await page.getByRole('table').first().waitFor();
+    expect(await page.getByRole('main').textContent()).not.to.contain('Ferritin');
+    await page.getByRole('tab', { name: 'By test' }).click();
+    await page.getByRole('table').first().waitFor();
+    expect(await page.getByRole('main').textContent()).not.to.contain('Ferritin');
+    await context.close();
+  });
+
+  it('a proxy sees the record of the person they act for, with her name in the banner and a line saying they act for her', async () => {
+    const { context, page } = await newPage(PHONE);
+    await signIn(page, OLIVIA.email);
+    expect(await page.getByTestId('banner-name').textContent()).to.equal(NIA.name);
+    await page.getByText('You are viewing this record as a trusted family member or caregiver.').waitFor();
+    await page.getByRole('region', { name: 'Newest results' }).getByRole('link').first().waitFor();
+    await check(page, 'proxy-dashboard');
     await context.close();
   });
 
