@@ -53,7 +53,7 @@ function NewestResults({ since }: { since: string | undefined }) {
                       )}
                     </Text>
                   </Stack>
-                  <Group gap={6} wrap="nowrap">
+                  <Group gap={6} wrap="nowrap" style={{ flexShrink: 0 }}>
                     <Text size="sm">{valueText(o)}</Text>
                     <FlagBadge flag={flagOf(o)} />
                   </Group>

@@ -16,7 +16,7 @@ const COLOR: Record<Flag, string> = {
 export function FlagBadge({ flag }: { flag: Flag }) {
   if (flag === 'none') return null;
   return (
-    <Badge color={COLOR[flag]} variant="filled" size="sm">
+    <Badge color={COLOR[flag]} variant="filled" size="sm" style={{ flexShrink: 0, overflow: 'visible' }}>
       {FLAG_LABEL[flag]}
     </Badge>
   );
