@@ -4,6 +4,7 @@
 // redirect URI it registers for the portal ($BASE_URL/callback) is the dev server's.
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import path from 'node:path';
 
 const target = process.env.PORTAL_DEV_SERVER ?? 'http://localhost:8080';
 const forwarded = { target, changeOrigin: false, xfwd: true };
@@ -11,6 +12,8 @@ const forwarded = { target, changeOrigin: false, xfwd: true };
 export default defineConfig({
   root: import.meta.dirname,
   plugins: [react()],
+  // The browser's own WebCrypto for fhirclient instead of a polyfill (see src/smart/browser-webcrypto.ts).
+  resolve: { alias: { 'isomorphic-webcrypto': path.join(import.meta.dirname, 'src', 'smart', 'browser-webcrypto.ts') } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -11,7 +11,7 @@ import type { PortalConfig } from '../config.ts';
 
 const HASH_FILE = '.source-hash';
 /** What goes into the build besides client/src (its configuration and the dependencies' versions). */
-const INPUTS = ['index.html', 'vite.config.ts', 'tsconfig.json', 'public', 'src', 'vendor'];
+const INPUTS = ['index.html', 'vite.config.ts', 'tsconfig.json', 'public', 'src'];
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
