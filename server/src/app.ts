@@ -9,6 +9,7 @@ import type { Logger } from './logger.ts';
 import { createFhirHttpHandler } from './fhir/http/fhir-http-handler.ts';
 import type { FhirInteraction } from './fhir/types.ts';
 import type { BearerCheck } from './auth/bearer-tokens.ts';
+import { portalRouter } from './portal/portal-routes.ts';
 
 export interface AppDependencies {
   config: ServerConfig;
@@ -124,6 +125,9 @@ export function createApp(deps: AppDependencies): Express {
     const ok = await deps.isDatabaseHealthy();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'database unavailable' });
   });
+
+  // The patient portal at `/` (after every server route, so it never shadows one).
+  app.use(portalRouter(config.portal.distDir));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found', fhir: `${config.baseUrl}/fhir` });

@@ -3,6 +3,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RELEASE_DELAYS, parseReleaseDelays, type ReleaseDelays } from './access/result-release.ts';
 
+export interface PortalConfig {
+  /** The portal's sources (client/); a build is redone when a hash of them changes. */
+  sourceDir: string;
+  /** The built portal the server serves at `/` (PORTAL_DIR, default client/dist). */
+  distDir: string;
+  /** `npm start` builds the portal when its sources changed since the last build (PORTAL_BUILD). */
+  buildAtStart: boolean;
+}
+
 export interface ServerConfig {
   /** TCP port the HTTP server listens on (0 picks a free one). */
   port: number;
@@ -52,6 +61,8 @@ export interface ServerConfig {
    * Off by default so that plain R4 clients keep working.
    */
   requireProfiles: boolean;
+  /** The patient portal (client/): where its built files are served from, and whether start-up builds it. */
+  portal: PortalConfig;
   /** Folder of the StructureDefinitions/ValueSets/CodeSystems the validator loads. */
   profilesDir: string;
   /**
@@ -270,6 +281,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     transactionLeaseMs: intFrom('TRANSACTION_LEASE_MS', env.TRANSACTION_LEASE_MS, 15_000),
     loadDemoData: env.LOAD_DEMO_DATA !== 'false',
     requireProfiles: booleanFrom('REQUIRE_PROFILES', env.REQUIRE_PROFILES, false),
+    portal: {
+      sourceDir: path.resolve(rootDir, 'client'),
+      distDir: path.resolve(rootDir, env.PORTAL_DIR || path.join('client', 'dist')),
+      buildAtStart: booleanFrom('PORTAL_BUILD', env.PORTAL_BUILD, true),
+    },
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'fhir-profiles'),
     searchKeyHints: oneOf('SEARCH_KEY_HINTS', env.SEARCH_KEY_HINTS, ['auto', 'on', 'off'] as const, 'auto'),
     searchLimits: searchLimitsFrom(env),

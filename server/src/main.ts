@@ -5,6 +5,7 @@ import { loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { LocalDatabaseError } from './db/local-database.ts';
 import { startServer, type RunningServer } from './server.ts';
+import { ensurePortalBuilt } from './portal/portal-build.ts';
 import { requestToolsToken, toolsClientKey } from './auth/tools-client.ts';
 import { loadDemoData } from '../../seed-data/load-demo.ts';
 import { ensureDemoAccounts } from './auth/accounts/demo-accounts.ts';
@@ -65,6 +66,16 @@ async function main(): Promise<void> {
   // first start) is not left to Node's default, which would skip our exit handlers.
   process.on('SIGINT', () => void stop('SIGINT', 0));
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
+
+  // The portal is built before the server listens (a first build takes some seconds; later
+  // starts find it current). A failed build does not stop the FHIR server: `/` says it is not built.
+  if (config.portal.buildAtStart) {
+    try {
+      await ensurePortalBuilt(config.portal, () => process.stdout.write('Building the patient portal (client/ changed since the last build)…\n'));
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+    }
+  }
 
   try {
     server = await startServer(config, log, { startingUntilReady: true });

@@ -198,6 +198,10 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         return session?.stage === 'complete' ? session.accountId : undefined;
       },
       accountSessionCookie: SESSION_COOKIE,
+      endAccountSession: async (cookie) => {
+        const ended = await pageSessions.end(cookie);
+        if (ended) await accountServices?.events.record({ type: 'sign-out', accountId: ended.accountId });
+      },
       patientExists: async (id) => (await records.read('Patient', id)) !== undefined,
       mountPages: async (router, authServices) => {
         accountServices = await createAccountServices({

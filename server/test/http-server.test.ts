@@ -101,7 +101,8 @@ describe('response headers', () => {
       ['FHIR error', rawRequest(`${fhirUrl}/Patient/nope`), 404],
       ['body too large', rawRequest(`${fhirUrl}/Patient`, { method: 'POST', headers: json, body: 'x'.repeat(17 * 1024 * 1024) }), 413],
       ['health', rawRequest(`${baseUrl}/healthz`), 200],
-      ['not FHIR', rawRequest(`${baseUrl}/nothing-here`), 404],
+      // Any other path is the patient portal's (or its 503 when not built); a missing file is a 404.
+      ['not FHIR', rawRequest(`${baseUrl}/nothing-here.js`), 404],
     ];
     for (const [name, pending, status] of cases) {
       const res = await pending;

@@ -73,6 +73,8 @@ export interface AuthServerOptions {
   /** The account signed in on the pages with this session cookie value (see provider.ts). */
   signedInAccount?: (sessionCookie: string | undefined) => Promise<string | undefined>;
   accountSessionCookie?: string;
+  /** Ends the session on the pages with this session cookie value (an app's confirmed sign-out). */
+  endAccountSession?: (sessionCookie: string | undefined) => Promise<void>;
   /** Whether a Patient exists (staff patient picker). */
   patientExists?: (id: string) => Promise<boolean>;
   /** The audit trail: tokens issued, refused and revoked are recorded in it. */
@@ -95,6 +97,8 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     name: 'Patient portal',
     type: 'public',
     redirectUris: [`${config.baseUrl}/callback`],
+    // Where its sign-out (RP-initiated logout) returns to.
+    postLogoutRedirectUris: [`${config.baseUrl}/signed-out`],
     scope: 'openid fhirUser profile launch/patient offline_access online_access patient/*.cruds patient/*.rs',
   });
 
@@ -110,6 +114,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       launches,
       signedInAccount: options.signedInAccount,
       accountSessionCookie: options.accountSessionCookie,
+      endAccountSession: options.endAccountSession,
       patientExists: options.patientExists,
     });
     if (options.audit) auditTokenEndpoints(built, options.audit, fhirBase, config.trustProxy);

@@ -15,6 +15,8 @@ export interface ClientRegistration {
   name: string;
   type: ClientType;
   redirectUris?: string[];
+  /** Where the app's sign-out at the authorization server may send the browser back to. */
+  postLogoutRedirectUris?: string[];
   /** Inline public keys (asymmetric and backend clients). */
   jwks?: { keys: object[] };
   jwksUri?: string;
@@ -119,6 +121,7 @@ export class ClientRegistry {
         token_endpoint_auth_method: reg.type === 'public' ? 'none' : reg.type === 'confidential' ? 'client_secret_basic' : 'private_key_jwt',
       });
       if (reg.launchUri) metadata.initiate_login_uri = reg.launchUri;
+      if (reg.postLogoutRedirectUris) metadata.post_logout_redirect_uris = reg.postLogoutRedirectUris;
     }
     if (reg.jwks) metadata.jwks = reg.jwks as ClientMetadata['jwks'];
     if (reg.jwksUri) metadata.jwks_uri = reg.jwksUri;
@@ -136,7 +139,10 @@ export class ClientRegistry {
   async ensure(reg: ClientRegistration & { clientId: string }): Promise<void> {
     const existing = await this.clients.findOne({ _id: reg.clientId });
     if (existing) {
-      const same = JSON.stringify(existing.metadata.redirect_uris) === JSON.stringify(reg.redirectUris) && existing.name === reg.name;
+      const same =
+        JSON.stringify(existing.metadata.redirect_uris) === JSON.stringify(reg.redirectUris) &&
+        JSON.stringify(existing.metadata.post_logout_redirect_uris) === JSON.stringify(reg.postLogoutRedirectUris) &&
+        existing.name === reg.name;
       if (same) return;
       await this.clients.deleteOne({ _id: reg.clientId });
     }

@@ -15,6 +15,8 @@ import { resolveContext } from './launch-resolution.ts';
 import { mongoAdapter } from './oidc-adapter.ts';
 import { findRememberedGrant } from './scope-decisions.ts';
 import type { KeySet } from './signing-keys.ts';
+import { renderPage } from './pages/layout.ts';
+import { html, trusted } from './pages/html.ts';
 
 export interface ProviderDependencies {
   config: ServerConfig;
@@ -31,6 +33,11 @@ export interface ProviderDependencies {
    */
   signedInAccount?: (sessionCookie: string | undefined) => Promise<string | undefined>;
   accountSessionCookie?: string;
+  /**
+   * Ends the browser's session on the clinic's pages (the value of `accountSessionCookie`): an app's
+   * sign-out (RP-initiated logout, confirmed) ends it too, or the next sign-in would need no password.
+   */
+  endAccountSession?: (sessionCookie: string | undefined) => Promise<void>;
   /** Whether a Patient exists (the staff patient picker). */
   patientExists?: (id: string) => Promise<boolean>;
 }
@@ -186,7 +193,23 @@ export function createProvider(deps: ProviderDependencies): Provider {
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        // The confirmation in the clinic's own page frame (oidc-provider's default is unstyled).
+        // `form` is oidc-provider's hidden form (its anti-forgery value); the buttons submit it.
+        logoutSource: async (ctx, form) => {
+          const app = ctx.oidc.client?.clientName;
+          ctx.type = 'html';
+          ctx.body = renderPage({
+            clinicName: config.clinic.name,
+            title: 'Sign out',
+            body: html`<h1>Sign out</h1>
+<p>${app ? `You signed out of ${app}. ` : ''}Do you also want to sign out of ${config.clinic.name} on this device? Then the next sign-in asks for your password again.</p>
+${trusted(form)}
+<div class="actions"><button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button><button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button></div>`,
+          });
+        },
+      },
       resourceIndicators: {
         enabled: true,
         // SMART apps say which server with `aud`, not `resource`: every token is for the FHIR API.
@@ -287,6 +310,19 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(endpoints.issuer, configuration);
   provider.proxy = config.trustProxy;
+
+  // An app's sign-out that the person confirmed ("Yes, sign me out": oidc-provider ended its own
+  // session) ends the session on the clinic's pages as well, before the browser is sent back.
+  // See: https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+  const { endAccountSession, accountSessionCookie } = deps;
+  if (endAccountSession && accountSessionCookie) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.oidc?.route !== 'end_session_confirm' || !ctx.oidc.params?.logout || ctx.status >= 400) return;
+      await endAccountSession(ctx.cookies.get(accountSessionCookie, { signed: false }));
+      ctx.cookies.set(accountSessionCookie, null, { path: '/', httpOnly: true, sameSite: 'lax', signed: false });
+    });
+  }
 
   // SMART additions to the token response: the launch context of the grant.
   // See: https://hl7.org/fhir/smart-app-launch/app-launch.html#response-5
