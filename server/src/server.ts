@@ -34,6 +34,7 @@ import { createValidator } from './fhir/validate/index.ts';
 import { AuditTrail, NO_AUDIT } from './audit/audit-trail.ts';
 import { accountAuditEvents } from './audit/account-events.ts';
 import type { AuditEvent } from 'fhir/r4';
+import { createBulkExport } from './fhir/bulk/bulk-export.ts';
 
 /** How long shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -164,6 +165,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       search: search.interactions,
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
+    // Bulk export: this instance's worker takes jobs any instance queued.
+    if (config.bulkExport.enabled) services.bulk = await createBulkExport(database.db, config.bulkExport, services, log);
     // TTL indexes expire authorization records where the database has them (not FerretDB 1.x).
     const ferretDb = await wantsKeyHints(database.db, 'auto');
     // Sign-in sessions of the pages; the authorization server's sessions follow them.
@@ -205,6 +208,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       isDatabaseHealthy: database.isHealthy,
       isReady: () => ready,
       auth,
+      ...(services.bulk ? { bulk: { bulk: services.bulk, audit: services.audit } } : {}),
     });
     const server = createHttpServer(app);
     server.keepAliveTimeout = 65_000;
@@ -244,6 +248,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
           });
           server.closeIdleConnections();
         });
+        // An export in progress stops after its page and is handed back (another instance resumes it).
+        await services.bulk?.stop();
         // What the finished requests recorded is written before the database goes.
         await audit?.close();
         await database.close();

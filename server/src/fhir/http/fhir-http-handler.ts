@@ -16,7 +16,7 @@ import { isLargeBody, jsonPieces } from './json-text.ts';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** Retry-After of a 503 while the database is unreachable: about how long a restart or failover takes. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
-const FORWARDED_HEADERS = ['if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
+const FORWARDED_HEADERS = ['accept', 'if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
 
 export interface FhirHttpOptions {
   interaction: FhirInteraction;

@@ -1,0 +1,55 @@
+// Export files in MongoDB GridFS (bucket "bulk"): the default store, so that every server
+// instance can serve every file. Segments are GridFS files whose _id is the segment id.
+// See: https://www.mongodb.com/docs/manual/core/gridfs/
+import type { Readable } from 'node:stream';
+import { GridFSBucket, type Db } from 'mongodb';
+import type { ExportFileStore } from './export-file-store.ts';
+
+const BUCKET = 'bulk';
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export class GridFsFileStore implements ExportFileStore {
+  private readonly bucket: GridFSBucket;
+
+  constructor(private readonly db: Db) {
+    this.bucket = new GridFSBucket(db, { bucketName: BUCKET });
+  }
+
+  async write(jobId: string, segmentId: string, data: Buffer): Promise<void> {
+    await this.removeSegment(segmentId);
+    await new Promise<void>((resolve, reject) => {
+      const upload = this.bucket.openUploadStreamWithId(segmentId as never, segmentId, { metadata: { job: jobId } });
+      upload.once('error', reject);
+      upload.once('finish', () => resolve());
+      upload.end(data);
+    });
+  }
+
+  read(segmentId: string, start: number, end: number): Readable {
+    return this.bucket.openDownloadStream(segmentId as never, { start, end });
+  }
+
+  async removeJob(jobId: string, keep: ReadonlySet<string> = new Set()): Promise<void> {
+    // The chunks too, by id: an upload cut short by a crash has chunks but no file document.
+    const prefix = { $regex: `^${escapeRegex(jobId)}\\.` };
+    const files = await this.db.collection(`${BUCKET}.files`).find({ _id: prefix as never }, { projection: { _id: 1 } }).toArray();
+    const chunkIds = await this.db.collection(`${BUCKET}.chunks`).distinct('files_id', { files_id: prefix });
+    const ids = new Set([...files.map((f) => String(f._id)), ...chunkIds.map(String)]);
+    for (const id of ids) if (!keep.has(id)) await this.removeSegment(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.removeSegment(id);
+  }
+
+  private async removeSegment(id: string): Promise<void> {
+    await this.db.collection(`${BUCKET}.files`).deleteOne({ _id: id as never });
+    await this.db.collection(`${BUCKET}.chunks`).deleteMany({ files_id: id });
+  }
+
+  async ensureIndexes(): Promise<void> {
+    // The index GridFS readers use; the driver creates it on first upload, but only on an empty bucket.
+    await this.db.collection(`${BUCKET}.chunks`).createIndex({ files_id: 1, n: 1 }, { unique: true, name: 'files_id_n' });
+  }
+}

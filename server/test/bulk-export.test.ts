@@ -1,0 +1,300 @@
+// Bulk Data export ($export) as an integrator uses it: backend-services tokens, kick-off at system,
+// Patient and Group level, polling the status URL, the manifest, downloading the NDJSON files
+// (ranges, gzip), cancel, the per-client job limit, and who may see what.
+// Each test server has a database of its own, so counts are exact.
+// See: https://hl7.org/fhir/uv/bulkdata/export.html
+import { expect } from 'chai';
+import { gunzipSync } from 'node:zlib';
+import type { CapabilityStatement, FhirResource, Observation, OperationOutcome, Patient } from 'fhir/r4';
+import type { RunningServer } from '../src/server.ts';
+import type { ServerConfig } from '../src/config.ts';
+import { startTestServerWith, testConfig } from './support/test-server.ts';
+import { fhirFetch } from './support/http.ts';
+import { bulkClient, download, exported, kickOff, waitForManifest, type BulkClient } from './support/bulk-export.ts';
+
+/** Settings that keep the tests quick: short polls, small pages (several per type). */
+async function exportConfig(bulk: Partial<ServerConfig['bulkExport']> = {}, databaseName?: string): Promise<ServerConfig> {
+  const base = await testConfig();
+  return {
+    ...base,
+    ...(databaseName ? { databaseName } : {}),
+    bulkExport: { ...base.bulkExport, pageSize: 3, retryAfterSeconds: 1, minPollMs: 200, workerPollMs: 200, ...bulk },
+  };
+}
+
+describe('Bulk Data export', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let fhir: string;
+  let baseUrl: string;
+  let system: BulkClient;
+  const patients: string[] = [];
+  const observations: string[] = [];
+
+  const create = async <T extends FhirResource>(resource: T): Promise<string> => {
+    const res = await fhirFetch<T>(`${fhir}/${resource.resourceType}`, { method: 'POST', body: resource });
+    if (res.status !== 201) throw new Error(`creating ${resource.resourceType}: ${res.status} ${res.text}`);
+    return res.body.id!;
+  };
+  const observation = (patient: string, code: string): Observation => ({
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code }] },
+    subject: { reference: `Patient/${patient}` },
+    valueQuantity: { value: 5.5, unit: 'mmol/L' },
+  });
+
+  before(async () => {
+    const config = await exportConfig();
+    server = await startTestServerWith(config);
+    baseUrl = config.baseUrl;
+    fhir = `${baseUrl}/fhir`;
+    for (const family of ['Ames', 'Brook', 'Cole', 'Dane']) {
+      const id = await create<Patient>({ resourceType: 'Patient', name: [{ family }], gender: 'female', birthDate: '1970-01-01' });
+      patients.push(id);
+      for (const code of ['2339-0', '4548-4']) observations.push(await create(observation(id, code)));
+    }
+    await create({ resourceType: 'Organization', name: 'Riverbend' });
+    system = await bulkClient(server, config.baseUrl, 'system/*.rs');
+  });
+  after(async () => server?.close());
+
+  it('exports every type the client may read, as of the kick-off, and lists each file with its count', async () => {
+    const started = Date.now();
+    const res = await kickOff(`${fhir}/$export`, system);
+    expect(res.status).to.equal(202);
+    const statusUrl = res.headers.get('content-location')!;
+    expect(statusUrl).to.match(new RegExp(`^${fhir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/bulk-status/[0-9a-f]{32}$`));
+    const { res: done, manifest } = await waitForManifest(statusUrl, system);
+    expect(done.headers.get('content-type')).to.match(/^application\/json/);
+    expect(Date.parse(done.headers.get('expires')!)).to.be.greaterThan(Date.now() + 23 * 3_600_000);
+    expect(manifest.requiresAccessToken).to.equal(true);
+    expect(manifest.request).to.equal(`${fhir}/$export`);
+    expect(Date.parse(manifest.transactionTime)).to.be.within(started - 1000, Date.now());
+    expect(manifest.error).to.deep.equal([]);
+    const byType = await exported(manifest, system);
+    expect([...byType.keys()].sort()).to.deep.equal(['Observation', 'Organization', 'Patient']);
+    expect(byType.get('Patient')!.map((p) => p.id).sort()).to.deep.equal([...patients].sort());
+    expect(byType.get('Observation')!.map((o) => o.id).sort()).to.deep.equal([...observations].sort());
+    for (const o of manifest.output) expect(o.url).to.match(/^http:\/\/localhost:\d+\/fhir\/bulk-files\//);
+  });
+
+  it('serves a file as application/fhir+ndjson, by byte ranges (a download resumes), and gzipped when asked', async () => {
+    const res = await kickOff(`${fhir}/$export?_type=Observation`, system);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, system);
+    expect(manifest.output).to.have.length(1);
+    const url = manifest.output[0].url;
+    const whole = await download(url, system);
+    expect(whole.res.status).to.equal(200);
+    expect(whole.res.headers.get('content-type')).to.equal('application/fhir+ndjson');
+    expect(whole.res.headers.get('accept-ranges')).to.equal('bytes');
+    expect(whole.resources).to.have.length(8);
+    const bytes = Buffer.from(whole.text, 'utf8');
+    // Interrupted after 100 bytes: the rest, then a range in the middle crossing pages.
+    const rest = await fetch(url, { headers: { authorization: `Bearer ${system.token}`, range: 'bytes=100-' } });
+    expect(rest.status).to.equal(206);
+    expect(rest.headers.get('content-range')).to.equal(`bytes 100-${bytes.length - 1}/${bytes.length}`);
+    expect(Buffer.concat([bytes.subarray(0, 100), Buffer.from(await rest.arrayBuffer())]).equals(bytes)).to.equal(true);
+    const middle = await fetch(url, { headers: { authorization: `Bearer ${system.token}`, range: `bytes=50-${bytes.length - 50}` } });
+    expect(Buffer.from(await middle.arrayBuffer()).equals(bytes.subarray(50, bytes.length - 49))).to.equal(true);
+    const beyond = await fetch(url, { headers: { authorization: `Bearer ${system.token}`, range: `bytes=${bytes.length}-` } });
+    expect(beyond.status).to.equal(416);
+    // fetch would undo gzip by itself; node's http shows what is sent.
+    const gz = await import('node:http').then(
+      (http) =>
+        new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
+          http
+            .get(url, { headers: { authorization: `Bearer ${system.token}`, 'accept-encoding': 'gzip' } }, (r) => {
+              const chunks: Buffer[] = [];
+              r.on('data', (c: Buffer) => chunks.push(c));
+              r.on('end', () => resolve({ encoding: r.headers['content-encoding'], body: Buffer.concat(chunks) }));
+            })
+            .on('error', reject);
+        }),
+    );
+    expect(gz.encoding).to.equal('gzip');
+    expect(gunzipSync(gz.body).equals(bytes)).to.equal(true);
+  });
+
+  it('refuses a kick-off without Prefer: respond-async or without Accept, with an OperationOutcome', async () => {
+    const noPrefer = await fetch(`${fhir}/$export`, { headers: { authorization: `Bearer ${system.token}`, accept: 'application/fhir+json' } });
+    expect(noPrefer.status).to.equal(400);
+    expect(((await noPrefer.json()) as OperationOutcome).issue[0].diagnostics).to.match(/respond-async/);
+    const noAccept = await fetch(`${fhir}/$export`, { headers: { authorization: `Bearer ${system.token}`, prefer: 'respond-async' } });
+    expect(noAccept.status).to.equal(400);
+    expect(((await noAccept.json()) as OperationOutcome).issue[0].diagnostics).to.match(/Accept/);
+  });
+
+  it('refuses an unknown parameter or _outputFormat, unless lenient handling is asked for', async () => {
+    const unknown = await kickOff(`${fhir}/$export?_type=Patient&_colour=blue`, system);
+    expect(unknown.status).to.equal(400);
+    expect(((await unknown.json()) as OperationOutcome).issue[0].diagnostics).to.match(/_colour/);
+    const format = await kickOff(`${fhir}/$export?_outputFormat=text/csv`, system);
+    expect(format.status).to.equal(400);
+    const associated = await kickOff(`${fhir}/$export?includeAssociatedData=LatestProvenanceResources`, system);
+    expect(associated.status).to.equal(400);
+    expect(((await associated.json()) as OperationOutcome).issue[0].diagnostics).to.match(/includeAssociatedData/);
+    const lenient = await kickOff(`${fhir}/$export?_type=Patient&_colour=blue&_outputFormat=ndjson`, system, { prefer: 'respond-async, handling=lenient' });
+    expect(lenient.status).to.equal(202);
+    const { manifest } = await waitForManifest(lenient.headers.get('content-location')!, system);
+    expect(manifest.output.map((o) => o.type)).to.deep.equal(['Patient']);
+  });
+
+  it('takes its parameters from a Parameters resource by POST', async () => {
+    const res = await fetch(`${fhir}/Patient/$export`, {
+      method: 'POST',
+      headers: system.headers({ 'content-type': 'application/fhir+json' }),
+      body: JSON.stringify({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: '_type', valueString: 'Patient' },
+          { name: 'patient', valueReference: { reference: `Patient/${patients[1]}` } },
+        ],
+      }),
+    });
+    expect(res.status, await res.clone().text()).to.equal(202);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, system);
+    const byType = await exported(manifest, system);
+    expect(byType.get('Patient')!.map((p) => p.id)).to.deep.equal([patients[1]]);
+  });
+
+  it('exports a Group\'s members\' records only, at Group level', async () => {
+    const group = await create({ resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${patients[0]}` } }, { entity: { reference: `Patient/${patients[2]}` } }] });
+    const res = await kickOff(`${fhir}/Group/${group}/$export?_type=Patient,Observation`, system);
+    expect(res.status).to.equal(202);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, system);
+    const byType = await exported(manifest, system);
+    expect(byType.get('Patient')!.map((p) => p.id).sort()).to.deep.equal([patients[0], patients[2]].sort());
+    const subjects = new Set(byType.get('Observation')!.map((o) => (o as Observation).subject?.reference));
+    expect([...subjects].sort()).to.deep.equal([`Patient/${patients[0]}`, `Patient/${patients[2]}`].sort());
+    expect(byType.get('Observation')).to.have.length(4);
+    const missing = await kickOff(`${fhir}/Group/no-such-group/$export`, system);
+    expect(missing.status).to.equal(404);
+  });
+
+  it('exports the patients\' compartments at Patient level, not the directory', async () => {
+    const res = await kickOff(`${fhir}/Patient/$export`, system);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, system);
+    const byType = await exported(manifest, system);
+    // The Group of the test before is in its members' compartments (Group.member); the Organization is in none.
+    expect([...byType.keys()].sort()).to.deep.equal(['Group', 'Observation', 'Patient']);
+    expect(byType.get('Observation')).to.have.length(observations.length);
+  });
+
+  it('gives a client with system/Observation.rs the Observations only, and refuses _type it has no scope for', async () => {
+    const observationsOnly = await bulkClient(server, baseUrl, 'system/Observation.rs');
+    const res = await kickOff(`${fhir}/$export`, observationsOnly);
+    expect(res.status).to.equal(202);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, observationsOnly);
+    expect(manifest.output.map((o) => o.type)).to.deep.equal(['Observation']);
+    expect(manifest.output[0].count).to.equal(observations.length);
+    expect((await kickOff(`${fhir}/$export?_type=Patient`, observationsOnly)).status).to.equal(403);
+  });
+
+  it('refuses a client whose token reads nothing (403)', async () => {
+    const writer = await bulkClient(server, baseUrl, 'system/Patient.c');
+    const res = await kickOff(`${fhir}/$export`, writer);
+    expect(res.status).to.equal(403);
+  });
+
+  it('shows a job and its files to the client that started it only (404 to another client)', async () => {
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, system);
+    const statusUrl = res.headers.get('content-location')!;
+    const { manifest } = await waitForManifest(statusUrl, system);
+    const other = await bulkClient(server, baseUrl, 'system/*.rs');
+    expect((await fetch(statusUrl, { headers: { authorization: `Bearer ${other.token}` } })).status).to.equal(404);
+    const stolen = await download(manifest.output[0].url, other);
+    expect(stolen.res.status).to.equal(404);
+    expect(stolen.text).to.not.include(patients[0]);
+    const anonymous = await fetch(manifest.output[0].url);
+    expect(anonymous.status).to.equal(401);
+    expect((await download(manifest.output[0].url, system)).res.status).to.equal(200);
+  });
+
+  it('cancels a job with DELETE on its status URL: its files are gone and later polls answer 404', async () => {
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, system);
+    const statusUrl = res.headers.get('content-location')!;
+    const { manifest } = await waitForManifest(statusUrl, system);
+    const cancel = await fetch(statusUrl, { method: 'DELETE', headers: { authorization: `Bearer ${system.token}` } });
+    expect(cancel.status).to.equal(202);
+    expect((await fetch(statusUrl, { headers: { authorization: `Bearer ${system.token}` } })).status).to.equal(404);
+    expect((await download(manifest.output[0].url, system)).res.status).to.equal(404);
+    const segments = await server.database.db.collection('bulk.files').countDocuments({ 'metadata.job': statusUrl.split('/').pop() });
+    expect(segments).to.equal(0);
+    expect((await fetch(statusUrl, { method: 'DELETE', headers: { authorization: `Bearer ${system.token}` } })).status).to.equal(404);
+  });
+
+  it('declares the export operations and the Bulk Data capability statement', async () => {
+    const res = await fetch(`${fhir}/metadata`);
+    const cs = (await res.json()) as CapabilityStatement;
+    expect(cs.instantiates).to.include('http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data');
+    const rest = cs.rest![0];
+    expect(rest.operation?.find((o) => o.name === 'export')?.definition).to.equal('http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export');
+    const on = (type: string) => rest.resource!.find((r) => r.type === type)!.operation?.find((o) => o.name === 'export')?.definition;
+    expect(on('Patient')).to.equal('http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export');
+    expect(on('Group')).to.equal('http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export');
+  });
+});
+
+describe('Bulk Data export jobs shared by instances', function () {
+  this.timeout(120_000);
+  let api: RunningServer;
+  let worker: RunningServer | undefined;
+  let fhir: string;
+  let databaseName: string;
+
+  before(async () => {
+    // An instance that serves the API only: jobs wait in the database for a worker.
+    const config = await exportConfig({ worker: false, maxJobsPerClient: 1, minPollMs: 2_000 });
+    databaseName = config.databaseName;
+    api = await startTestServerWith(config);
+    fhir = `${config.baseUrl}/fhir`;
+  });
+  after(async () => {
+    await worker?.close();
+    await api?.close();
+  });
+
+  it('answers 202 with X-Progress while queued, 429 when polled far too often, and 429 beyond the client\'s concurrent jobs', async () => {
+    const client = await bulkClient(api, fhir.replace(/\/fhir$/, ''), 'system/*.rs');
+    const res = await kickOff(`${fhir}/$export`, client);
+    expect(res.status).to.equal(202);
+    const statusUrl = res.headers.get('content-location')!;
+    const first = await fetch(statusUrl, { headers: { authorization: `Bearer ${client.token}` } });
+    expect(first.status).to.equal(202);
+    expect(first.headers.get('x-progress')).to.be.a('string');
+    expect(Number(first.headers.get('retry-after'))).to.be.greaterThan(0);
+    const tooSoon = await fetch(statusUrl, { headers: { authorization: `Bearer ${client.token}` } });
+    expect(tooSoon.status).to.equal(429);
+    expect(Number(tooSoon.headers.get('retry-after'))).to.be.greaterThan(0);
+    const second = await kickOff(`${fhir}/$export`, client);
+    expect(second.status).to.equal(429);
+    expect(Number(second.headers.get('retry-after'))).to.be.greaterThan(0);
+    expect(((await second.json()) as OperationOutcome).issue[0].code).to.equal('throttled');
+    // Another client has a limit of its own.
+    const other = await bulkClient(api, fhir.replace(/\/fhir$/, ''), 'system/*.rs');
+    expect((await kickOff(`${fhir}/$export`, other)).status).to.equal(202);
+  });
+
+  it('leaves out what changed after the kick-off: the export is as of its transactionTime', async () => {
+    const create = async (resource: FhirResource) => (await fhirFetch<FhirResource>(`${fhir}/${resource.resourceType}`, { method: 'POST', body: resource })).body.id!;
+    const kept = await create({ resourceType: 'Patient', name: [{ family: 'Before' }] });
+    const changed = await create({ resourceType: 'Patient', name: [{ family: 'Changed' }] });
+    const client = await bulkClient(api, fhir.replace(/\/fhir$/, ''), 'system/Patient.rs');
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, client);
+    expect(res.status).to.equal(202);
+    // After the kick-off, before any worker has run the job.
+    await new Promise((r) => setTimeout(r, 20));
+    const later = await create({ resourceType: 'Patient', name: [{ family: 'After' }] });
+    const update = await fhirFetch(`${fhir}/Patient/${changed}`, { method: 'PUT', body: { resourceType: 'Patient', id: changed, name: [{ family: 'Changed again' }] } });
+    expect(update.status).to.equal(200);
+    // A worker instance on the same database picks the job up.
+    const config = await exportConfig({}, databaseName);
+    worker = await startTestServerWith(config);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, client);
+    const ids = (await exported(manifest, client)).get('Patient')!.map((p) => p.id);
+    expect(ids).to.include(kept);
+    expect(ids).to.not.include(later);
+    expect(ids, 'changed after transactionTime: left to the next _since export').to.not.include(changed);
+  });
+});
