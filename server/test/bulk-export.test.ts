@@ -224,6 +224,56 @@ describe('Bulk Data export', function () {
     expect((await fetch(statusUrl, { method: 'DELETE', headers: { authorization: `Bearer ${system.token}` } })).status).to.equal(404);
   });
 
+  it('runs each _typeFilter query through the search engine, OR-ing several of a type without repeating a resource', async () => {
+    const one = await kickOff(`${fhir}/$export?_type=Observation&_typeFilter=${encodeURIComponent('Observation?code=http://loinc.org|4548-4')}`, system);
+    expect(one.status, await one.clone().text()).to.equal(202);
+    const hba1c = (await exported((await waitForManifest(one.headers.get('content-location')!, system)).manifest, system)).get('Observation')!;
+    expect(hba1c).to.have.length(4);
+    expect(hba1c.every((o) => (o as Observation).code.coding![0].code === '4548-4')).to.equal(true);
+    const filters = [`Observation?code=http://loinc.org|4548-4`, `Observation?subject=Patient/${patients[0]}`].map(encodeURIComponent).join(',');
+    const two = await kickOff(`${fhir}/$export?_type=Observation&_typeFilter=${filters}`, system);
+    const either = (await exported((await waitForManifest(two.headers.get('content-location')!, system)).manifest, system)).get('Observation')!;
+    expect(either.map((o) => o.id).sort()).to.deep.equal([...new Set(either.map((o) => o.id))].sort());
+    expect(either).to.have.length(5);
+    const bad = await kickOff(`${fhir}/$export?_typeFilter=${encodeURIComponent('Observation?colour=blue')}`, system);
+    expect(bad.status).to.equal(400);
+  });
+
+  it('keeps only the _elements asked for (and the mandatory ones), marked SUBSETTED', async () => {
+    const res = await kickOff(`${fhir}/$export?_type=Patient,Observation&_elements=Patient.gender,status`, system);
+    const byType = await exported((await waitForManifest(res.headers.get('content-location')!, system)).manifest, system);
+    for (const patient of byType.get('Patient')! as Patient[]) {
+      expect(Object.keys(patient).sort()).to.deep.equal(['gender', 'id', 'meta', 'resourceType']);
+      expect(patient.meta!.tag!.map((t) => t.code)).to.include('SUBSETTED');
+    }
+    // status is asked for every type; an Observation's code is mandatory, so it stays.
+    for (const o of byType.get('Observation')! as Observation[]) expect(o.status).to.equal('final') && expect(o.valueQuantity).to.equal(undefined);
+  });
+
+  it('exports only what changed after _since, and lists what was deleted since in deleted[]', async () => {
+    await new Promise((r) => setTimeout(r, 5));
+    const since = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    const added = await create(observation(patients[3], '718-7'));
+    const update = await fhirFetch(`${fhir}/Patient/${patients[3]}`, { method: 'PUT', body: { resourceType: 'Patient', id: patients[3], name: [{ family: 'Dane-Smith' }], gender: 'female' } });
+    expect(update.status).to.equal(200);
+    const gone = observations[0];
+    expect((await fhirFetch(`${fhir}/Observation/${gone}`, { method: 'DELETE' })).status).to.be.oneOf([200, 204]);
+    const res = await kickOff(`${fhir}/$export?_type=Patient,Observation&_since=${encodeURIComponent(since)}`, system);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, system);
+    const byType = await exported(manifest as never, system);
+    expect(byType.get('Observation')!.map((o) => o.id)).to.deep.equal([added]);
+    expect(byType.get('Patient')!.map((p) => p.id)).to.deep.equal([patients[3]]);
+    const deleted = (manifest as unknown as { deleted: Array<{ type: string; url: string; count: number }> }).deleted;
+    expect(deleted).to.have.length(1);
+    expect(deleted[0].type).to.equal('Bundle');
+    const bundles = (await download(deleted[0].url, system)).resources as Array<{ type: string; entry: Array<{ request: { method: string; url: string } }> }>;
+    expect(bundles.map((b) => [b.type, b.entry[0].request.method, b.entry[0].request.url])).to.deep.equal([['transaction', 'DELETE', `Observation/${gone}`]]);
+    // Before _since nothing changed: an empty export has no output entries at all.
+    const until = await kickOff(`${fhir}/$export?_type=Patient&_until=2000-01-01T00:00:00Z`, system);
+    expect((await waitForManifest(until.headers.get('content-location')!, system)).manifest.output).to.deep.equal([]);
+  });
+
   it('declares the export operations and the Bulk Data capability statement', async () => {
     const res = await fetch(`${fhir}/metadata`);
     const cs = (await res.json()) as CapabilityStatement;

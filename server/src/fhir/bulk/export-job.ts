@@ -17,8 +17,11 @@ export interface ExportParameters {
   until?: Date;
   /** _elements: names for every type ('name') and for one type ('Type.name'). */
   elements?: string[];
-  /** _typeFilter: per type, search queries (OR-ed) as name/value pairs. */
-  typeFilters?: Record<string, Array<Array<[string, string]>>>;
+  /**
+   * _typeFilter: per type, search queries (OR-ed) as query strings (FerretDB 1.x stores no arrays
+   * of arrays, so not as name/value pairs).
+   */
+  typeFilters?: Record<string, string[]>;
   /** Patient and Group level: the patients whose compartments are exported ('any': every patient). */
   patients?: string[] | 'any';
 }
@@ -34,13 +37,15 @@ export interface ExportOutput {
   type: string;
   /** An error file (OperationOutcome lines) rather than exported resources. */
   error?: boolean;
+  /** A file of deleted resources (transaction Bundles with DELETE entries), for a _since export. */
+  deleted?: boolean;
   count: number;
   bytes: number;
   segments: ExportSegment[];
 }
 
 export interface ExportProgress {
-  /** Index into parameters.types of the type being exported. */
+  /** Index into parameters.types of the type being exported; types.length: the deleted resources of a _since export. */
   step: number;
   /** The search position of the step's next page (absent: its first page). */
   cursor?: string;

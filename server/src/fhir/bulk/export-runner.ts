@@ -10,12 +10,14 @@ import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4';
 import type { Document } from 'mongodb';
 import { parseScopes } from '../../access/smart-scopes.ts';
 import { and } from '../search/compile/compile-criteria.ts';
+import { decodeQueryParams } from '../request-url.ts';
 import { OperationOutcomeError, issue, outcome } from '../outcome.ts';
 import type { FhirServices } from '../router/services.ts';
 import type { AccessContext, FhirRequest } from '../types.ts';
 import { segmentIdOf, type ExportFileStore } from './export-file-store.ts';
 import type { ExportJobDocument, ExportOutput, ExportParameters, ExportProgress } from './export-job.ts';
 import type { ExportJobs } from './export-jobs.ts';
+import { deletedPage } from './export-deleted.ts';
 
 export interface ExportRunDependencies {
   services: FhirServices;
@@ -82,11 +84,11 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
   let sequence = 0;
 
   /** The file a page of `type` goes into: the type's last one, unless it is full. */
-  const outputFor = (type: string, error = false): ExportOutput => {
-    const last = [...progress.outputs].reverse().find((o) => o.type === type && Boolean(o.error) === error);
+  const outputFor = (type: string, kind?: 'error' | 'deleted'): ExportOutput => {
+    const last = [...progress.outputs].reverse().find((o) => o.type === type && Boolean(o.error) === (kind === 'error') && Boolean(o.deleted) === (kind === 'deleted'));
     if (last && last.bytes < deps.fileMaxBytes) return last;
     const created: ExportOutput = { type, count: 0, bytes: 0, segments: [] };
-    if (error) created.error = true;
+    if (kind) created[kind] = true;
     progress.outputs.push(created);
     return created;
   };
@@ -101,7 +103,7 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
       output.segments.push({ id: written, bytes: data.length });
       output.count += lines.length;
       output.bytes += data.length;
-      if (!output.error) progress.exported += lines.length;
+      if (!output.error && !output.deleted) progress.exported += lines.length;
     }
     if (await jobs.recordProgress(job._id, lease, progress, deps.leaseMs)) return true;
     if (written) await files.remove(written);
@@ -113,7 +115,7 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
     let typeFilter: Document | undefined;
     const filters = p.typeFilters?.[type];
     if (filters && filters.length > 0) {
-      const compiled = await Promise.all(filters.map((q) => search.compileConditions(type, q, ctx)));
+      const compiled = await Promise.all(filters.map((q) => search.compileConditions(type, decodeQueryParams(q), ctx)));
       typeFilter = compiled.length === 1 ? compiled[0] : { $or: compiled };
     }
     const condition = and([window, patientsCondition(type, p.patients), typeFilter]);
@@ -139,7 +141,7 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
         if (!(err instanceof OperationOutcomeError) || err.status >= 500) throw err;
         const oo: OperationOutcome = outcome(err.outcome.issue.map((i) => ({ ...i, diagnostics: `${type}: ${i.diagnostics ?? i.code}` })));
         lines = [JSON.stringify(oo)];
-        output = outputFor('OperationOutcome', true);
+        output = outputFor('OperationOutcome', 'error');
         next = undefined;
       }
       progress.cursor = next;
@@ -150,6 +152,17 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
       if (!(await writePage(output, lines))) return 'stopped';
       if (!next) break;
     }
+  }
+  // A _since export also lists what was deleted in its window (deleted[] of the manifest).
+  while (p.since && progress.step === p.types.length) {
+    if (stopping()) return 'stopped';
+    const page = await deletedPage(services, ctx, job, progress.cursor, deps.pageSize);
+    progress.cursor = page.next;
+    if (!page.next) {
+      progress.step++;
+      delete progress.cursor;
+    }
+    if (!(await writePage(page.lines.length > 0 ? outputFor('Bundle', 'deleted') : undefined, page.lines))) return 'stopped';
   }
   return (await jobs.complete(job._id, lease, progress, deps.keepMs)) ? 'completed' : 'stopped';
 }

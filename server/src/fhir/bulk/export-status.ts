@@ -12,6 +12,8 @@ export interface ExportManifest {
   requiresAccessToken: true;
   output: Array<{ type: string; url: string; count: number }>;
   error: Array<{ type: 'OperationOutcome'; url: string; count: number }>;
+  /** _since exports: resources deleted since, as transaction Bundles of DELETE entries. */
+  deleted?: Array<{ type: 'Bundle'; url: string; count: number }>;
 }
 
 export type StatusAnswer =
@@ -27,13 +29,15 @@ const noSuchJob = () => notFound('There is no such export (it may have expired o
 export function manifestOf(job: ExportJobDocument, fhirBase: string): ExportManifest {
   const entry = (o: ExportOutput, i: number) => ({ type: o.type, url: fileUrlOf(fhirBase, job._id, i), count: o.count });
   const indexed = job.progress.outputs.map((o, i) => ({ o, i }));
-  return {
+  const manifest: ExportManifest = {
     transactionTime: job.transactionTime.toISOString(),
     request: job.request,
     requiresAccessToken: true,
-    output: indexed.filter(({ o }) => !o.error).map(({ o, i }) => entry(o, i)),
+    output: indexed.filter(({ o }) => !o.error && !o.deleted).map(({ o, i }) => entry(o, i)),
     error: indexed.filter(({ o }) => o.error).map(({ o, i }) => ({ ...entry(o, i), type: 'OperationOutcome' as const })),
   };
+  if (job.parameters.since) manifest.deleted = indexed.filter(({ o }) => o.deleted).map(({ o, i }) => ({ ...entry(o, i), type: 'Bundle' as const }));
+  return manifest;
 }
 
 /** A status request: 429 when the previous one was too recent, else the job's state. */
@@ -50,7 +54,7 @@ export async function exportStatus(bulk: BulkExport, fhirBase: string, jobId: st
       throw err;
     }
     const types = job.parameters.types.length;
-    const step = Math.min(job.progress.step, types);
+    const step = Math.min(job.progress.step, Math.max(types - 1, 0));
     const current = job.parameters.types[step];
     const progress =
       job.status === 'queued'

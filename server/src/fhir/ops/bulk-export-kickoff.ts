@@ -101,7 +101,7 @@ export async function exportKickOff(
     for (const [type, queries] of asked.typeFilters) {
       // Checked now, so that a query the search cannot run is the kick-off's 400, not a failed job.
       for (const q of queries) await services.search.compileConditions(type, q, ctx);
-      parameters.typeFilters[type] = queries;
+      parameters.typeFilters[type] = queries.map((q) => new URLSearchParams(q).toString());
     }
   }
   if (level === 'group') {
