@@ -286,6 +286,41 @@ describe('Bulk Data export', function () {
   });
 });
 
+describe('Bulk Data export files expire', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  after(async () => server?.close());
+
+  it('deletes a finished export\'s files after the configured time: polls and downloads then answer 404', async () => {
+    const config = await exportConfig({ fileKeepMs: 2_000 });
+    server = await startTestServerWith(config);
+    const fhir = `${config.baseUrl}/fhir`;
+    const created = await fhirFetch(`${fhir}/Patient`, { method: 'POST', body: { resourceType: 'Patient', name: [{ family: 'Short' }] } });
+    expect(created.status).to.equal(201);
+    const client = await bulkClient(server, config.baseUrl, 'system/Patient.rs');
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, client);
+    const statusUrl = res.headers.get('content-location')!;
+    const { res: done, manifest } = await waitForManifest(statusUrl, client);
+    const expires = Date.parse(done.headers.get('expires')!);
+    expect(expires - Date.now()).to.be.within(-1000, 2_000);
+    expect((await download(manifest.output[0].url, client)).resources).to.have.length(1);
+    const jobId = statusUrl.split('/').pop();
+    expect(await server.database.db.collection('bulk.files').countDocuments({ 'metadata.job': jobId })).to.be.greaterThan(0);
+    // Expires is in whole seconds (an HTTP date): the job ends within the second after it.
+    await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 1_100));
+    expect((await fetch(statusUrl, { headers: { authorization: `Bearer ${client.token}` } })).status).to.equal(404);
+    expect((await download(manifest.output[0].url, client)).res.status).to.equal(404);
+    // The sweep (every half of the keeping time here) removes the files, then the job.
+    const deadline = Date.now() + 10_000;
+    while ((await server.database.db.collection('bulk.files').countDocuments({ 'metadata.job': jobId })) > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await server.database.db.collection('bulk.files').countDocuments({ 'metadata.job': jobId })).to.equal(0);
+    expect(await server.database.db.collection('bulk.chunks').countDocuments({ files_id: { $regex: `^${jobId}\\.` } })).to.equal(0);
+    expect(await server.database.db.collection('bulk_export_jobs').countDocuments({ _id: jobId as never })).to.equal(0);
+  });
+});
+
 describe('Bulk Data export jobs shared by instances', function () {
   this.timeout(120_000);
   let api: RunningServer;

@@ -12,6 +12,7 @@ import { runExport, type ExportRunDependencies } from './export-runner.ts';
 
 /** Claims of one job before it is given up as failed (each claim that ended in an error counts). */
 const MAX_ATTEMPTS = 3;
+/** How often expired jobs are swept: every minute, or sooner when files are kept less long. */
 const SWEEP_MS = 60_000;
 
 export interface ExportWorkerOptions extends ExportRunDependencies {
@@ -35,7 +36,7 @@ export class ExportWorker {
   start(): void {
     this.timer = setInterval(() => this.wake(), this.options.pollMs);
     this.timer.unref();
-    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.min(SWEEP_MS, this.options.keepMs / 2)));
     this.sweeper.unref();
     this.wake();
   }
