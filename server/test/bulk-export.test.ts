@@ -4,6 +4,9 @@
 // Each test server has a database of its own, so counts are exact.
 // See: https://hl7.org/fhir/uv/bulkdata/export.html
 import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { CapabilityStatement, FhirResource, Observation, OperationOutcome, Patient } from 'fhir/r4';
 import type { RunningServer } from '../src/server.ts';
@@ -318,6 +321,37 @@ describe('Bulk Data export files expire', function () {
     expect(await server.database.db.collection('bulk.files').countDocuments({ 'metadata.job': jobId })).to.equal(0);
     expect(await server.database.db.collection('bulk.chunks').countDocuments({ files_id: { $regex: `^${jobId}\\.` } })).to.equal(0);
     expect(await server.database.db.collection('bulk_export_jobs').countDocuments({ _id: jobId as never })).to.equal(0);
+  });
+});
+
+describe('Bulk Data export files in a directory (BULK_FILE_STORE=directory)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let dir: string;
+  after(async () => {
+    await server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes, serves (with ranges) and removes the files in the folder', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulk-files-'));
+    const config = await exportConfig({ fileStore: 'directory', fileDir: dir });
+    server = await startTestServerWith(config);
+    const fhir = `${config.baseUrl}/fhir`;
+    for (let i = 0; i < 5; i++) await fhirFetch(`${fhir}/Patient`, { method: 'POST', body: { resourceType: 'Patient', name: [{ family: `Dir${i}` }] } });
+    const client = await bulkClient(server, config.baseUrl, 'system/Patient.rs');
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, client);
+    const statusUrl = res.headers.get('content-location')!;
+    const { manifest } = await waitForManifest(statusUrl, client);
+    const whole = await download(manifest.output[0].url, client);
+    expect(whole.resources).to.have.length(5);
+    const jobId = statusUrl.split('/').pop()!;
+    expect(fs.readdirSync(path.join(dir, jobId)).length, 'a segment per page of 3').to.equal(2);
+    const tail = await fetch(manifest.output[0].url, { headers: { authorization: `Bearer ${client.token}`, range: 'bytes=-40' } });
+    expect(tail.status).to.equal(206);
+    expect(await tail.text()).to.equal(whole.text.slice(-40));
+    expect((await fetch(statusUrl, { method: 'DELETE', headers: { authorization: `Bearer ${client.token}` } })).status).to.equal(202);
+    expect(fs.existsSync(path.join(dir, jobId))).to.equal(false);
   });
 });
 
