@@ -417,3 +417,40 @@ describe('Bulk Data export jobs shared by instances', function () {
     expect(ids, 'changed after transactionTime: left to the next _since export').to.not.include(changed);
   });
 });
+
+describe('Bulk Data export of a type the search refuses at run time', function () {
+  this.timeout(120_000);
+  const servers: RunningServer[] = [];
+  after(async () => {
+    for (const s of servers.reverse()) await s.close();
+  });
+
+  it('puts an OperationOutcome in error[] for that type and still exports the others', async () => {
+    // A chain may match at most 2 Patients: true at kick-off, no longer when the job runs.
+    const api = await exportConfig({ worker: false });
+    const limits = { ...api.searchLimits, maxChainMatches: 2 };
+    servers.push(await startTestServerWith({ ...api, searchLimits: limits }));
+    const fhir = `${api.baseUrl}/fhir`;
+    const patient = async (family: string) =>
+      (await fhirFetch<Patient>(`${fhir}/Patient`, { method: 'POST', body: { resourceType: 'Patient', name: [{ family }] } })).body.id!;
+    const first = await patient('Errant');
+    await fhirFetch(`${fhir}/Observation`, { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${first}` } } });
+    const client = await bulkClient(servers[0], api.baseUrl, 'system/*.rs');
+    const filter = encodeURIComponent('Observation?subject:Patient.name=Errant');
+    const res = await kickOff(`${fhir}/$export?_type=Patient,Observation&_typeFilter=${filter}`, client);
+    expect(res.status, await res.clone().text()).to.equal(202);
+    for (const family of ['Errant', 'Errant', 'Errant']) await patient(family);
+    const worker = await exportConfig({}, api.databaseName);
+    servers.push(await startTestServerWith({ ...worker, searchLimits: limits }));
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, client);
+    expect(manifest.output.map((o) => o.type)).to.deep.equal(['Patient']);
+    expect(manifest.output[0].count, 'the Patients made after the kick-off are not part of it').to.equal(1);
+    expect(manifest.error).to.have.length(1);
+    expect(manifest.error[0].type).to.equal('OperationOutcome');
+    const errors = (await download(manifest.error[0].url, client)).resources as OperationOutcome[];
+    expect(errors).to.have.length(1);
+    expect(errors[0].issue[0].code).to.equal('too-costly');
+    expect(errors[0].issue[0].diagnostics).to.match(/^Observation: /);
+  });
+});
+

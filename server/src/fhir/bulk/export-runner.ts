@@ -110,22 +110,34 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
     return false;
   };
 
+  /** The lines of the error file for a type the search refused (a 4xx: the same run would fail again). */
+  const refusal = (type: string, err: unknown): string[] => {
+    if (!(err instanceof OperationOutcomeError) || err.status >= 500) throw err;
+    const oo: OperationOutcome = outcome(err.outcome.issue.map((i) => ({ ...i, diagnostics: `${type}: ${i.diagnostics ?? i.code}` })));
+    return [JSON.stringify(oo)];
+  };
+
   for (let step = progress.step; step < p.types.length; step++) {
     const type = p.types[step];
-    let typeFilter: Document | undefined;
-    const filters = p.typeFilters?.[type];
-    if (filters && filters.length > 0) {
-      const compiled = await Promise.all(filters.map((q) => search.compileConditions(type, decodeQueryParams(q), ctx)));
-      typeFilter = compiled.length === 1 ? compiled[0] : { $or: compiled };
-    }
-    const condition = and([window, patientsCondition(type, p.patients), typeFilter]);
     const elements = elementsFor(type, p.elements);
-    for (;;) {
+    let condition: Document | undefined;
+    let lines: string[] = [];
+    try {
+      let typeFilter: Document | undefined;
+      const filters = p.typeFilters?.[type];
+      if (filters && filters.length > 0) {
+        const compiled = await Promise.all(filters.map((q) => search.compileConditions(type, decodeQueryParams(q), ctx)));
+        typeFilter = compiled.length === 1 ? compiled[0] : { $or: compiled };
+      }
+      condition = and([window, patientsCondition(type, p.patients), typeFilter]);
+    } catch (err) {
+      lines = refusal(type, err);
+    }
+    while (condition) {
       if (stopping()) return 'stopped';
       const params: Array<[string, string]> = [['_count', String(deps.pageSize)], ['_total', 'none']];
       if (progress.cursor) params.push(['_cursor', progress.cursor]);
       if (elements.length > 0) params.push(['_elements', elements.join(',')]);
-      let lines: string[] = [];
       let output: ExportOutput | undefined;
       let next: string | undefined;
       try {
@@ -136,13 +148,10 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
         output = lines.length > 0 ? outputFor(type) : undefined;
         next = cursorOf(bundle);
       } catch (err) {
-        // A type the search refuses (a _typeFilter it cannot run, a page beyond its time budget)
-        // goes to the error file; the other types are still exported.
-        if (!(err instanceof OperationOutcomeError) || err.status >= 500) throw err;
-        const oo: OperationOutcome = outcome(err.outcome.issue.map((i) => ({ ...i, diagnostics: `${type}: ${i.diagnostics ?? i.code}` })));
-        lines = [JSON.stringify(oo)];
+        // A type the search refuses (a page beyond its time budget, a _typeFilter chain that now
+        // matches too much) goes to the error file; the other types are still exported.
+        lines = refusal(type, err);
         output = outputFor('OperationOutcome', 'error');
-        next = undefined;
       }
       progress.cursor = next;
       if (!next) {
@@ -151,6 +160,12 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
       }
       if (!(await writePage(output, lines))) return 'stopped';
       if (!next) break;
+    }
+    if (!condition) {
+      // The type's _typeFilter could not be compiled: its refusal is the type's only line.
+      progress.step = step + 1;
+      delete progress.cursor;
+      if (!(await writePage(outputFor('OperationOutcome', 'error'), lines))) return 'stopped';
     }
   }
   // A _since export also lists what was deleted in its window (deleted[] of the manifest).
