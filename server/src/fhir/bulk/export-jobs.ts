@@ -4,6 +4,7 @@
 // condition in each query plus a periodic sweep (export-worker.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
+import { isDuplicateKey } from '../../db/write-errors.ts';
 import { EXPORT_JOBS_COLLECTION, type ExportJobDocument, type ExportProgress } from './export-job.ts';
 
 const NO_LEASE = new Date(0);
@@ -11,17 +12,34 @@ const ACTIVE: ExportJobDocument['status'][] = ['queued', 'running'];
 
 export type NewExportJob = Pick<ExportJobDocument, 'clientId' | 'scope' | 'level' | 'group' | 'request' | 'parameters' | 'transactionTime'>;
 
+/**
+ * The right to take over one lease of a job: `${jobId}/${the lease's end, in ms}`. Inserting it is
+ * atomic on every database (a unique _id); a conditional update is not on FerretDB 1.x, whose
+ * findAndModify reads and then writes. So of several workers that find the same expired lease,
+ * exactly one inserts its claim and takes the job.
+ */
+interface LeaseClaim {
+  _id: string;
+  job: string;
+  at: Date;
+}
+
+export const EXPORT_CLAIMS_COLLECTION = 'bulk_export_claims';
+
 export class ExportJobs {
   private readonly jobs: Collection<ExportJobDocument>;
+  private readonly claims: Collection<LeaseClaim>;
 
   constructor(db: Db) {
     this.jobs = db.collection<ExportJobDocument>(EXPORT_JOBS_COLLECTION);
+    this.claims = db.collection<LeaseClaim>(EXPORT_CLAIMS_COLLECTION);
   }
 
   async ensureIndexes(): Promise<void> {
     await this.jobs.createIndex({ status: 1, leaseUntil: 1 }, { name: 'status_lease' });
     await this.jobs.createIndex({ clientId: 1, status: 1 }, { name: 'client_status' });
     await this.jobs.createIndex({ expiresAt: 1 }, { name: 'expires' });
+    await this.claims.createIndex({ job: 1 }, { name: 'job' });
   }
 
   /**
@@ -78,21 +96,42 @@ export class ExportJobs {
     return res.matchedCount === 1;
   }
 
-  /** Deletes the job's document, once its files are gone. */
+  /** Deletes the job's document (and its lease claims), once its files are gone. */
   async forget(id: string): Promise<void> {
+    await this.claims.deleteMany({ job: id });
     await this.jobs.deleteOne({ _id: id });
   }
 
   /** Claims the oldest job that is queued, or running with an expired lease (its worker died). */
   async claim(leaseMs: number): Promise<{ job: ExportJobDocument; lease: string } | undefined> {
-    const lease = randomUUID();
     const now = new Date();
-    const job = await this.jobs.findOneAndUpdate(
-      { status: { $in: ACTIVE }, leaseUntil: { $lt: now } },
+    const candidate = await this.jobs.findOne({ status: { $in: ACTIVE }, leaseUntil: { $lt: now } }, { sort: { createdAt: 1 } });
+    if (!candidate) return undefined;
+    const claimId = `${candidate._id}/${candidate.leaseUntil.getTime()}`;
+    if (!(await this.insertClaim(claimId, candidate._id, leaseMs))) return undefined; // another worker took it
+    const lease = randomUUID();
+    const res = await this.jobs.updateOne(
+      { _id: candidate._id, leaseUntil: candidate.leaseUntil, status: { $in: ACTIVE } },
       { $set: { status: 'running', leaseOwner: lease, leaseUntil: new Date(now.getTime() + leaseMs) }, $inc: { attempts: 1 } },
-      { sort: { createdAt: 1 }, returnDocument: 'after' },
     );
+    if (res.matchedCount !== 1) return undefined; // cancelled meanwhile
+    const job = await this.jobs.findOne({ _id: candidate._id, leaseOwner: lease });
     return job ? { job, lease } : undefined;
+  }
+
+  /** Inserts a lease claim; a claim left by a worker that died before using it is replaced once it is old. */
+  private async insertClaim(id: string, job: string, leaseMs: number): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.claims.insertOne({ _id: id, job, at: new Date() });
+        return true;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const stale = await this.claims.deleteOne({ _id: id, at: { $lt: new Date(Date.now() - leaseMs) } });
+        if (stale.deletedCount !== 1) return false;
+      }
+    }
+    return false;
   }
 
   /** Extends the lease; false when it is no longer ours (expired and claimed, or the job is gone). */
