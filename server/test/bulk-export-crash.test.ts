@@ -35,12 +35,20 @@ describe('Bulk Data export after a crash', function () {
     const first = await spawnServerProcess(env);
     children.push(first.child);
     const patient = await fhirFetch<{ id: string }>(`${first.baseUrl}/fhir/Patient`, { method: 'POST', body: { resourceType: 'Patient', name: [{ family: 'Crash' }] } });
+    // Every reading points to one doctor: the Patient-level export carries her once, also across the crash.
+    const doctor = await fhirFetch<{ id: string }>(`${first.baseUrl}/fhir/Practitioner`, { method: 'POST', body: { resourceType: 'Practitioner', name: [{ family: 'Reyes' }] } });
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'batch',
       entry: Array.from({ length: OBSERVATIONS }, (_, i) => ({
         request: { method: 'POST', url: 'Observation' },
-        resource: { resourceType: 'Observation', status: 'final', code: { text: `reading ${i}` }, subject: { reference: `Patient/${patient.body.id}` } },
+        resource: {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: `reading ${i}` },
+          subject: { reference: `Patient/${patient.body.id}` },
+          performer: [{ reference: `Practitioner/${doctor.body.id}` }],
+        },
       })),
     };
     expect((await fhirFetch(`${first.baseUrl}/fhir`, { method: 'POST', body: bundle })).status).to.equal(200);
@@ -53,7 +61,7 @@ describe('Bulk Data export after a crash', function () {
       await mongo.close();
     }
     const client = await clientOf(first.baseUrl, credentials);
-    const kick = await fetch(`${first.baseUrl}/fhir/$export?_type=Patient,Observation`, { headers: client.headers() });
+    const kick = await fetch(`${first.baseUrl}/fhir/Patient/$export?_type=Patient,Observation,Practitioner`, { headers: client.headers() });
     expect(kick.status).to.equal(202);
     const jobPath = new URL(kick.headers.get('content-location')!).pathname;
 
@@ -79,6 +87,7 @@ describe('Bulk Data export after a crash', function () {
     expect(ids).to.have.length(OBSERVATIONS);
     expect(new Set(ids).size, 'no resource twice').to.equal(OBSERVATIONS);
     expect(byType.get('Patient')!.map((p) => p.id)).to.deep.equal([patient.body.id]);
+    expect(byType.get('Practitioner')!.map((p) => p.id)).to.deep.equal([doctor.body.id]);
     expect(manifest.output.find((o) => o.type === 'Observation')!.count).to.equal(OBSERVATIONS);
     second.child.kill('SIGTERM');
   });

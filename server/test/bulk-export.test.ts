@@ -287,6 +287,29 @@ describe('Bulk Data export', function () {
     expect(on('Patient')).to.equal('http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export');
     expect(on('Group')).to.equal('http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export');
   });
+  it('carries the directory resources a Group\'s records point to, each once, and only those', async () => {
+    const clinic = await create({ resourceType: 'Organization', name: 'Hillside Clinic' });
+    await create({ resourceType: 'Organization', name: 'Nobody\'s clinic' });
+    const doctor = await create({ resourceType: 'Practitioner', name: [{ family: 'Okafor' }] });
+    const patient = await create<Patient>({
+      resourceType: 'Patient',
+      name: [{ family: 'Eames' }],
+      managingOrganization: { reference: `Organization/${clinic}` },
+      generalPractitioner: [{ reference: `Practitioner/${doctor}` }],
+    });
+    for (const code of ['8867-4', '8480-6']) await create({ ...observation(patient, code), performer: [{ reference: `Practitioner/${doctor}` }] });
+    const group = await create({ resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${patient}` } }] });
+    const all = await kickOff(`${fhir}/Group/${group}/$export`, system);
+    const byType = await exported((await waitForManifest(all.headers.get('content-location')!, system)).manifest, system);
+    expect([...byType.keys()].sort()).to.deep.equal(['Group', 'Observation', 'Organization', 'Patient', 'Practitioner']);
+    expect(byType.get('Organization')!.map((o) => o.id)).to.deep.equal([clinic]);
+    expect(byType.get('Practitioner')!.map((o) => o.id), 'referenced three times, written once').to.deep.equal([doctor]);
+    const some = await kickOff(`${fhir}/Group/${group}/$export?_type=Observation,Practitioner`, system);
+    const picked = await exported((await waitForManifest(some.headers.get('content-location')!, system)).manifest, system);
+    expect([...picked.keys()].sort()).to.deep.equal(['Observation', 'Practitioner']);
+    const alone = await kickOff(`${fhir}/Group/${group}/$export?_type=Practitioner`, system);
+    expect(alone.status).to.equal(400);
+  });
 });
 
 describe('Bulk Data export files expire', function () {

@@ -22,6 +22,11 @@ export interface ExportParameters {
    * of arrays, so not as name/value pairs).
    */
   typeFilters?: Record<string, string[]>;
+  /**
+   * Patient and Group level: the directory types (Practitioner, Organization…) whose resources the
+   * exported records point to are exported too.
+   */
+  directoryTypes?: string[];
   /** Patient and Group level: the patients whose compartments are exported ('any': every patient). */
   patients?: string[] | 'any';
 }

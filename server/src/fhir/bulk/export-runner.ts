@@ -14,10 +14,12 @@ import { decodeQueryParams } from '../request-url.ts';
 import { OperationOutcomeError, issue, outcome } from '../outcome.ts';
 import type { FhirServices } from '../router/services.ts';
 import type { AccessContext, FhirRequest } from '../types.ts';
-import { segmentIdOf, type ExportFileStore } from './export-file-store.ts';
-import type { ExportJobDocument, ExportOutput, ExportParameters, ExportProgress } from './export-job.ts';
+import type { ExportFileStore } from './export-file-store.ts';
+import type { ExportJobDocument, ExportParameters } from './export-job.ts';
 import type { ExportJobs } from './export-jobs.ts';
 import { deletedPage } from './export-deleted.ts';
+import { DirectoryIncludes } from './export-directory.ts';
+import { ExportWriter, type PagePart } from './export-writer.ts';
 
 export interface ExportRunDependencies {
   services: FhirServices;
@@ -72,56 +74,30 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
   if (!search) throw new OperationOutcomeError(500, [issue('fatal', 'not-supported', 'Export needs search, which is not available')]);
   const ctx = jobContext(job);
   await services.access.prepare(ctx);
-  const progress: ExportProgress = structuredClone(job.progress);
+  const progress = structuredClone(job.progress);
   // What an earlier run wrote after its last recorded page is not part of the export.
   const recorded = new Set(progress.outputs.flatMap((o) => o.segments.map((s) => s.id)));
   await files.removeJob(job._id, recorded);
+  const writer = new ExportWriter({ jobId: job._id, lease, jobs, files, fileMaxBytes: deps.fileMaxBytes, leaseMs: deps.leaseMs }, progress);
 
   const p = job.parameters;
   const until = p.until && p.until < job.transactionTime ? p.until : job.transactionTime;
   const window: Document = p.since ? { ts: { $gt: p.since, $lte: until } } : { ts: { $lte: until } };
+  const directory = p.directoryTypes?.length ? new DirectoryIncludes(p.directoryTypes, until) : undefined;
+  await directory?.resume(files, (type) => writer.outputsOf(type));
   const request: FhirRequest = { method: 'GET', path: '$export', params: [], headers: {} };
-  let sequence = 0;
 
-  /** The file a page of `type` goes into: the type's last one, unless it is full. */
-  const outputFor = (type: string, kind?: 'error' | 'deleted'): ExportOutput => {
-    const last = [...progress.outputs].reverse().find((o) => o.type === type && Boolean(o.error) === (kind === 'error') && Boolean(o.deleted) === (kind === 'deleted'));
-    if (last && last.bytes < deps.fileMaxBytes) return last;
-    const created: ExportOutput = { type, count: 0, bytes: 0, segments: [] };
-    if (kind) created[kind] = true;
-    progress.outputs.push(created);
-    return created;
-  };
-
-  /** Writes lines to a file and records the page; false when the job is no longer ours. */
-  const writePage = async (output: ExportOutput | undefined, lines: string[]): Promise<boolean> => {
-    let written: string | undefined;
-    if (output && lines.length > 0) {
-      const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-      written = segmentIdOf(job._id, lease, sequence++);
-      await files.write(job._id, written, data);
-      output.segments.push({ id: written, bytes: data.length });
-      output.count += lines.length;
-      output.bytes += data.length;
-      if (!output.error && !output.deleted) progress.exported += lines.length;
-    }
-    if (await jobs.recordProgress(job._id, lease, progress, deps.leaseMs)) return true;
-    if (written) await files.remove(written);
-    return false;
-  };
-
-  /** The lines of the error file for a type the search refused (a 4xx: the same run would fail again). */
-  const refusal = (type: string, err: unknown): string[] => {
+  /** The error file's line for a type the search refused (a 4xx: the same run would fail again). */
+  const refusal = (type: string, err: unknown): PagePart => {
     if (!(err instanceof OperationOutcomeError) || err.status >= 500) throw err;
     const oo: OperationOutcome = outcome(err.outcome.issue.map((i) => ({ ...i, diagnostics: `${type}: ${i.diagnostics ?? i.code}` })));
-    return [JSON.stringify(oo)];
+    return { type: 'OperationOutcome', kind: 'error', lines: [JSON.stringify(oo)] };
   };
 
   for (let step = progress.step; step < p.types.length; step++) {
     const type = p.types[step];
     const elements = elementsFor(type, p.elements);
     let condition: Document | undefined;
-    let lines: string[] = [];
     try {
       let typeFilter: Document | undefined;
       const filters = p.typeFilters?.[type];
@@ -131,41 +107,50 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
       }
       condition = and([window, patientsCondition(type, p.patients), typeFilter]);
     } catch (err) {
-      lines = refusal(type, err);
+      // The type's _typeFilter cannot be run: its refusal is the type's only line.
+      progress.step = step + 1;
+      delete progress.cursor;
+      if (!(await writer.writePage([refusal(type, err)]))) return 'stopped';
+      continue;
     }
-    while (condition) {
+    for (;;) {
       if (stopping()) return 'stopped';
       const params: Array<[string, string]> = [['_count', String(deps.pageSize)], ['_total', 'none']];
       if (progress.cursor) params.push(['_cursor', progress.cursor]);
       if (elements.length > 0) params.push(['_elements', elements.join(',')]);
-      let output: ExportOutput | undefined;
+      let parts: PagePart[];
       let next: string | undefined;
       try {
-        const page = await search.prepared(request, ctx, { types: [type], params, linkParams: [], path: '$export', conditions: { [type]: condition } });
+        const page = await search.prepared(request, ctx, {
+          types: [type],
+          params,
+          linkParams: [],
+          path: '$export',
+          conditions: { [type]: condition },
+          include: directory?.include,
+        });
         const bundle = page.body as Bundle;
-        const resources = (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource as FhirResource);
-        lines = resources.map((r) => JSON.stringify(r));
-        output = lines.length > 0 ? outputFor(type) : undefined;
+        const entries = bundle.entry ?? [];
+        const resources = entries.filter((e) => e.search?.mode === 'match').map((e) => e.resource as FhirResource);
+        parts = [{ type, kind: 'resources', lines: resources.map((r) => JSON.stringify(r)) }, ...(directory?.partsOf(entries) ?? [])];
+        // Includes cut short by SEARCH_MAX_INCLUDED: the file of errors says which page lost some.
+        const cut = entries.find((e) => e.search?.mode === 'outcome')?.resource as OperationOutcome | undefined;
+        const warnings = cut?.issue.filter((i) => i.code === 'too-costly') ?? [];
+        if (warnings.length > 0) parts.push({ type: 'OperationOutcome', kind: 'error', lines: [JSON.stringify(outcome(warnings.map((i) => ({ ...i, diagnostics: `${type}: ${i.diagnostics ?? ''}` }))))] });
         next = cursorOf(bundle);
       } catch (err) {
         // A type the search refuses (a page beyond its time budget, a _typeFilter chain that now
         // matches too much) goes to the error file; the other types are still exported.
-        lines = refusal(type, err);
-        output = outputFor('OperationOutcome', 'error');
+        parts = [refusal(type, err)];
+        next = undefined;
       }
       progress.cursor = next;
       if (!next) {
         progress.step = step + 1;
         delete progress.cursor;
       }
-      if (!(await writePage(output, lines))) return 'stopped';
+      if (!(await writer.writePage(parts))) return 'stopped';
       if (!next) break;
-    }
-    if (!condition) {
-      // The type's _typeFilter could not be compiled: its refusal is the type's only line.
-      progress.step = step + 1;
-      delete progress.cursor;
-      if (!(await writePage(outputFor('OperationOutcome', 'error'), lines))) return 'stopped';
     }
   }
   // A _since export also lists what was deleted in its window (deleted[] of the manifest).
@@ -177,7 +162,7 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
       progress.step++;
       delete progress.cursor;
     }
-    if (!(await writePage(page.lines.length > 0 ? outputFor('Bundle', 'deleted') : undefined, page.lines))) return 'stopped';
+    if (!(await writer.writePage([{ type: 'Bundle', kind: 'deleted', lines: page.lines }]))) return 'stopped';
   }
   return (await jobs.complete(job._id, lease, progress, deps.keepMs)) ? 'completed' : 'stopped';
 }

@@ -24,33 +24,40 @@ const COMPARTMENT_TYPES = new Set(patientCompartmentTypes());
 /** The status URL of a job (the kick-off's Content-Location). */
 export const statusUrlOf = (fhirBase: string, jobId: string) => `${fhirBase}/bulk-status/${jobId}`;
 
-/** The types the job exports: those asked for (403 without a scope for one), or all the client may read. */
-async function exportTypes(services: FhirServices, ctx: AccessContext, level: ExportLevel, asked: KickOffRequest): Promise<string[]> {
+/**
+ * The types the job exports: those asked for (403 without a scope for one), or all the client may
+ * read; at Patient and Group level, the record's types and, apart, the directory types whose
+ * resources those records point to.
+ */
+async function exportTypes(services: FhirServices, ctx: AccessContext, level: ExportLevel, asked: KickOffRequest): Promise<{ types: string[]; directoryTypes: string[] }> {
   const search = services.search!;
   const stored = new Set((await services.repo.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter(isResourceType));
-  const inScope = (t: string) => level === 'system' || COMPARTMENT_TYPES.has(t);
+  const directoryLevel = level !== 'system';
   let types: string[];
+  let directoryTypes: string[] = [];
   if (asked.types.length > 0) {
     types = [];
     for (const t of asked.types) {
-      if (!inScope(t)) {
-        // Directory resources a record points to (practitioners, organizations) are not part of a
-        // patient's compartment; exporting them beside the record is not implemented yet.
-        const why = DIRECTORY_TYPES.has(t) ? 'is not in a patient\'s compartment (use a system-level export for it)' : 'is not part of a patient\'s record';
-        if (!asked.lenient) throw badRequest(`_type: ${t} ${why}`, ['_type']);
+      const directory = directoryLevel && DIRECTORY_TYPES.has(t);
+      if (directoryLevel && !directory && !COMPARTMENT_TYPES.has(t)) {
+        if (!asked.lenient) throw badRequest(`_type: ${t} is not part of a patient's record`, ['_type']);
         continue;
       }
       services.access.restriction(ctx, t, 'search'); // 403 when the token has no scope for it
-      types.push(t);
+      (directory ? directoryTypes : types).push(t);
+    }
+    if (directoryTypes.length > 0 && types.length === 0) {
+      throw badRequest('_type: at Patient and Group level, directory resources are exported with the records that point to them; name those types too', ['_type']);
     }
   } else {
     // The audit trail is about the records, not part of them: only when asked for by name.
     const candidates = level === 'system' ? [...stored] : [...COMPARTMENT_TYPES];
     types = candidates.filter((t) => t !== 'AuditEvent' && search.searchable(t, ctx));
+    if (directoryLevel) directoryTypes = [...DIRECTORY_TYPES].filter((t) => search.searchable(t, ctx));
     if (types.length === 0) throw forbidden('The access token allows exporting no resource type');
   }
   // Types with no collection hold nothing yet.
-  return types.filter((t) => stored.has(t)).sort();
+  return { types: types.filter((t) => stored.has(t)).sort(), directoryTypes: directoryTypes.filter((t) => stored.has(t)).sort() };
 }
 
 /** Group level: the Group's active Patient members (404 for a Group the client may not read). */
@@ -90,9 +97,10 @@ export async function exportKickOff(
   if (ctx.principal.kind !== 'system') throw forbidden('Bulk Data export needs a backend-services token (client_credentials with system/ scopes)');
   const level: ExportLevel = target.id !== undefined ? 'group' : target.type === 'Patient' ? 'patient' : 'system';
   const asked = parseKickOff(req, level);
-  const types = await exportTypes(services, ctx, level, asked);
+  const { types, directoryTypes } = await exportTypes(services, ctx, level, asked);
 
   const parameters: ExportParameters = { types };
+  if (directoryTypes.length > 0) parameters.directoryTypes = directoryTypes;
   if (asked.since) parameters.since = asked.since;
   if (asked.until) parameters.until = asked.until;
   if (asked.elements) parameters.elements = asked.elements;
