@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { MongoClient, type Db } from 'mongodb';
@@ -30,11 +31,17 @@ const PAGE = Number(option('page') ?? 1000);
 /** Observations per patient: a record of some years. */
 const PER_PATIENT = 19;
 
+/** A UUID derived from a number: ids like those the server gives (random UUIDs), the same in every run. */
+const uuidOf = (kind: string, n: number) => {
+  const h = createHash('sha1').update(`${kind}${n}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
 /** `n` resources: a patient, then their observations (about 0.7 KB of JSON each). */
 function* resources(n: number): Generator<FhirResource> {
   for (let i = 0; i < n; i++) {
     const p = Math.floor(i / (PER_PATIENT + 1));
-    const pid = `bench-p-${p}`;
+    const pid = uuidOf('p', p);
     if (i % (PER_PATIENT + 1) === 0) {
       const patient: Patient = {
         resourceType: 'Patient',
@@ -49,7 +56,7 @@ function* resources(n: number): Generator<FhirResource> {
     } else {
       const obs: Observation = {
         resourceType: 'Observation',
-        id: `bench-o-${i}`,
+        id: uuidOf('o', i),
         status: 'final',
         category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
         code: { coding: [{ system: 'http://loinc.org', code: '2339-0', display: 'Glucose [Mass/volume] in Blood' }], text: 'Glucose' },

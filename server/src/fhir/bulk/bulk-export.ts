@@ -10,6 +10,7 @@ import type { ExportFileStore } from './export-file-store.ts';
 import { ExportJobs } from './export-jobs.ts';
 import { ExportWorker } from './export-worker.ts';
 import { GridFsFileStore } from './gridfs-file-store.ts';
+import { wantsKeyHints } from '../search/key-hints.ts';
 
 export interface BulkExport {
   config: BulkExportConfig;
@@ -43,6 +44,7 @@ export async function createBulkExport(db: Db, config: BulkExportConfig, service
     fileMaxBytes: config.fileMaxBytes,
     leaseMs: config.leaseMs,
     keepMs: config.fileKeepMs,
+    idRanges: await wantsKeyHints(db, 'auto'),
     pollMs: config.workerPollMs,
   });
   if (config.worker) worker.start();

@@ -54,6 +54,9 @@ export interface ExportProgress {
   step: number;
   /** The search position of the step's next page (absent: its first page). */
   cursor?: string;
+  /** On FerretDB: the id bounds of the step's type (export-ranges.ts) and the range being read. */
+  bounds?: string[];
+  range?: number;
   /** Resources written so far. */
   exported: number;
   outputs: ExportOutput[];

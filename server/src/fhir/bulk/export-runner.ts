@@ -20,6 +20,7 @@ import type { ExportJobs } from './export-jobs.ts';
 import { deletedPage } from './export-deleted.ts';
 import { DirectoryIncludes } from './export-directory.ts';
 import { ExportWriter, type PagePart } from './export-writer.ts';
+import { idBounds, rangeCondition } from './export-ranges.ts';
 
 export interface ExportRunDependencies {
   services: FhirServices;
@@ -29,6 +30,8 @@ export interface ExportRunDependencies {
   fileMaxBytes: number;
   leaseMs: number;
   keepMs: number;
+  /** Read each type in id ranges (export-ranges.ts): on FerretDB, where keyset pages over a whole type cost the whole type. */
+  idRanges: boolean;
 }
 
 /** How a run ended: finished, or stopped because the job is no longer this worker's (or the server stops). */
@@ -113,20 +116,26 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
       if (!(await writer.writePage([refusal(type, err)]))) return 'stopped';
       continue;
     }
+    if (deps.idRanges && !progress.bounds) {
+      progress.bounds = await idBounds(services.repo.db, type, Math.max(1, Math.floor(deps.pageSize / 4)));
+      progress.range = 0;
+    }
     for (;;) {
       if (stopping()) return 'stopped';
       const params: Array<[string, string]> = [['_count', String(deps.pageSize)], ['_total', 'none']];
       if (progress.cursor) params.push(['_cursor', progress.cursor]);
       if (elements.length > 0) params.push(['_elements', elements.join(',')]);
+      const range = progress.bounds ? rangeCondition(progress.bounds, progress.range ?? 0) : undefined;
       let parts: PagePart[];
       let next: string | undefined;
+      let failed = false;
       try {
         const page = await search.prepared(request, ctx, {
           types: [type],
           params,
           linkParams: [],
           path: '$export',
-          conditions: { [type]: condition },
+          conditions: { [type]: and([condition, range]) },
           include: directory?.include,
         });
         const bundle = page.body as Bundle;
@@ -142,15 +151,23 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
         // A type the search refuses (a page beyond its time budget, a _typeFilter chain that now
         // matches too much) goes to the error file; the other types are still exported.
         parts = [refusal(type, err)];
-        next = undefined;
+        failed = true;
       }
-      progress.cursor = next;
-      if (!next) {
-        progress.step = step + 1;
+      let done = false;
+      if (next) progress.cursor = next;
+      else {
         delete progress.cursor;
+        // The next id range, or the next type when this was the last (or the type failed).
+        if (!failed && progress.bounds && (progress.range ?? 0) < progress.bounds.length) progress.range = (progress.range ?? 0) + 1;
+        else done = true;
+      }
+      if (done) {
+        progress.step = step + 1;
+        delete progress.bounds;
+        delete progress.range;
       }
       if (!(await writer.writePage(parts))) return 'stopped';
-      if (!next) break;
+      if (done) break;
     }
   }
   // A _since export also lists what was deleted in its window (deleted[] of the manifest).

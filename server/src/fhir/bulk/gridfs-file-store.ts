@@ -1,8 +1,8 @@
 // Export files in MongoDB GridFS (bucket "bulk"): the default store, so that every server
 // instance can serve every file. Segments are GridFS files whose _id is the segment id.
 // See: https://www.mongodb.com/docs/manual/core/gridfs/
-import type { Readable } from 'node:stream';
-import { GridFSBucket, type Db } from 'mongodb';
+import { Readable } from 'node:stream';
+import { GridFSBucket, type Binary, type Db } from 'mongodb';
 import type { ExportFileStore } from './export-file-store.ts';
 
 const BUCKET = 'bulk';
@@ -26,8 +26,29 @@ export class GridFsFileStore implements ExportFileStore {
     });
   }
 
+  /**
+   * Read here rather than with the driver's download stream: its chunk query
+   * ({files_id, n: {$gte}}) is one FerretDB 1.x cannot narrow with an index, so each read decoded
+   * every chunk of every export (0.15 s per segment with 40 segments stored). A segment is a page
+   * of NDJSON, a few chunks: they are read by files_id alone and put in order here.
+   */
   read(segmentId: string, start: number, end: number): Readable {
-    return this.bucket.openDownloadStream(segmentId as never, { start, end });
+    const chunks = this.db.collection<{ files_id: string; n: number; data: Binary }>(`${BUCKET}.chunks`);
+    return Readable.from(
+      (async function* () {
+        const docs = await chunks.find({ files_id: segmentId }, { projection: { n: 1, data: 1 } }).toArray();
+        docs.sort((a, b) => a.n - b.n);
+        let offset = 0;
+        for (const doc of docs) {
+          const bytes = Buffer.from(doc.data.buffer);
+          const from = Math.max(start - offset, 0);
+          const to = Math.min(end - offset, bytes.length);
+          if (from < to) yield bytes.subarray(from, to);
+          offset += bytes.length;
+          if (offset >= end) return;
+        }
+      })(),
+    );
   }
 
   async removeJob(jobId: string, keep: ReadonlySet<string> = new Set()): Promise<void> {
