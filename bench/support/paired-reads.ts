@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import { loadConfig } from '../../server/src/config.ts';
 import { createLogger } from '../../server/src/logger.ts';
 import { freePort, startLocalDatabase, type LocalDatabase } from '../../server/src/db/local-database.ts';
@@ -61,16 +61,35 @@ export interface PairedTarget {
   script: string;
   /** Environment for the server besides the database, port and secret. */
   env: Record<string, string>;
+  /**
+   * Work the server still owes after answering (the audit journal's documents not yet turned into
+   * AuditEvents): after each of its slices the harness waits until this is 0, and counts the wait
+   * beyond the settle pause and the CPU spent meanwhile in the slice.
+   */
+  backlog?: (db: Db) => Promise<number>;
 }
 
-export type PairedFigures = LoadFigures & { cpuMsPerRequest?: number; dbCpuMsPerRequest?: number };
+export type PairedFigures = LoadFigures & {
+  /** CPU of the server and of the database per request, over the whole slice (settle pause and catch-up included). */
+  cpuMsPerRequest?: number;
+  dbCpuMsPerRequest?: number;
+  /** The same while the load ran only. */
+  loadCpuMsPerRequest?: number;
+  loadDbCpuMsPerRequest?: number;
+  /** Seconds spent after the slices (beyond the settle pauses) until the owed work was done. */
+  catchUpSeconds: number;
+  /** Requests per second over the slices and the catch-up: the throughput this server sustains with its background work done. */
+  sustainedPerSecond: number;
+};
 
 export interface PairedResult {
   /** The figures of target a, then b. */
   a: PairedFigures;
   b: PairedFigures;
-  /** a's throughput over b's. */
+  /** a's throughput over b's, while the load runs. */
   ratio: number;
+  /** The same with the work owed after the load (catch-up) counted in each one's time. */
+  sustainedRatio: number;
   mongoUri: string;
   databaseName: string;
 }
@@ -139,7 +158,11 @@ export async function runPairedReads(
 
     const dbPid = childPidsNamed(['ferretdb', 'mongod'])[0];
     const runs: Record<'a' | 'b', LoadRun[]> = { a: [], b: [] };
-    const cpu: Record<'a' | 'b', { own: number; db: number } | undefined> = { a: { own: 0, db: 0 }, b: { own: 0, db: 0 } };
+    // CPU of the whole slice (load, settle pause, catch-up), and of the load alone.
+    const cpu: Record<'a' | 'b', { own: number; db: number; loadOwn: number; loadDb: number } | undefined> = {
+      a: { own: 0, db: 0, loadOwn: 0, loadDb: 0 },
+      b: { own: 0, db: 0, loadOwn: 0, loadDb: 0 },
+    };
     const run = async (who: 'a' | 'b', seconds: number) => {
       // A fresh token per slice: backend tokens live at most five minutes.
       const token = await tokenFrom(servers[who].url, client);
@@ -147,37 +170,59 @@ export async function runPairedReads(
       return runLoad({ url: servers[who].url, connections: settings.connections, seconds, next, headers: { authorization: `Bearer ${token}` } });
     };
     const settle = () => new Promise((r) => setTimeout(r, settings.settleMs));
+    // Owed work is looked at through a client of the harness's own.
+    const watcher = targets.a.backlog || targets.b.backlog ? await MongoClient.connect(mongoUri) : undefined;
+    if (watcher) cleanups.push(() => watcher.close());
+    const catchUp: Record<'a' | 'b', number> = { a: 0, b: 0 };
+    const catchUpAfter = async (who: 'a' | 'b') => {
+      const backlog = targets[who].backlog;
+      if (!backlog || !watcher) return;
+      const start = performance.now();
+      while ((await backlog(watcher.db(databaseName))) > 0) await new Promise((r) => setTimeout(r, 100));
+      catchUp[who] += (performance.now() - start) / 1000;
+    };
     for (const who of ['b', 'a'] as const) if (settings.warmupSeconds > 0) await run(who, settings.warmupSeconds);
     await settle();
+    for (const who of ['b', 'a'] as const) await catchUpAfter(who);
+    catchUp.a = catchUp.b = 0;
     const slices = Math.max(1, Math.round(settings.seconds / settings.sliceSeconds));
     for (let i = 0; i < slices; i++) {
       for (const who of i % 2 === 0 ? (['b', 'a'] as const) : (['a', 'b'] as const)) {
         const ownBefore = processCpuMs(servers[who].child.pid);
         const dbBefore = processCpuMs(dbPid);
         runs[who].push(await run(who, settings.sliceSeconds));
+        const ownLoaded = processCpuMs(servers[who].child.pid);
+        const dbLoaded = processCpuMs(dbPid);
         await settle();
+        await catchUpAfter(who);
         const ownAfter = processCpuMs(servers[who].child.pid);
         const dbAfter = processCpuMs(dbPid);
         const acc = cpu[who];
-        if (acc && ownBefore !== undefined && ownAfter !== undefined && dbBefore !== undefined && dbAfter !== undefined) {
+        if (acc && ownBefore !== undefined && ownAfter !== undefined && dbBefore !== undefined && dbAfter !== undefined && ownLoaded !== undefined && dbLoaded !== undefined) {
           acc.own += ownAfter - ownBefore;
           acc.db += dbAfter - dbBefore;
+          acc.loadOwn += ownLoaded - ownBefore;
+          acc.loadDb += dbLoaded - dbBefore;
         } else cpu[who] = undefined;
       }
     }
     const measured = (who: 'a' | 'b'): PairedFigures => {
-      const f: PairedFigures = summarize(runs[who]);
+      const summary = summarize(runs[who]);
+      const loadSeconds = runs[who].reduce((sum, r) => sum + r.seconds, 0);
+      const f: PairedFigures = { ...summary, catchUpSeconds: catchUp[who], sustainedPerSecond: summary.total / (loadSeconds + catchUp[who]) };
       const acc = cpu[who];
       if (acc && f.total > 0) {
         f.cpuMsPerRequest = acc.own / f.total;
         f.dbCpuMsPerRequest = dbPid === undefined ? undefined : acc.db / f.total;
+        f.loadCpuMsPerRequest = acc.loadOwn / f.total;
+        f.loadDbCpuMsPerRequest = dbPid === undefined ? undefined : acc.loadDb / f.total;
       }
       return f;
     };
     const a = measured('a');
     const b = measured('b');
     if (inspect) await inspect(mongoUri, databaseName);
-    return { a, b, ratio: a.requestsPerSecond / b.requestsPerSecond, mongoUri, databaseName };
+    return { a, b, ratio: a.requestsPerSecond / b.requestsPerSecond, sustainedRatio: a.sustainedPerSecond / b.sustainedPerSecond, mongoUri, databaseName };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
@@ -186,13 +231,16 @@ export async function runPairedReads(
   }
 }
 
-/** The table of both targets, in markdown. */
-export function pairedTable(what: string, rows: Array<[string, PairedFigures]>): string {
+/** The table of both targets, in markdown; with `catchUp`, the columns of work owed after the load. */
+export function pairedTable(what: string, rows: Array<[string, PairedFigures]>, o: { catchUp?: boolean } = {}): string {
   const fmt = (n: number, digits = 0) => n.toFixed(digits);
   const cpuText = (f: PairedFigures) => `${f.cpuMsPerRequest?.toFixed(2) ?? '?'} / ${f.dbCpuMsPerRequest?.toFixed(2) ?? '?'}`;
-  let out = `| ${what} | req/s | p50 ms | p99 ms | CPU ms/req: server / db | not 2xx |\n|---|---:|---:|---:|---:|---:|\n`;
+  const loadCpuText = (f: PairedFigures) => `${f.loadCpuMsPerRequest?.toFixed(2) ?? '?'} / ${f.loadDbCpuMsPerRequest?.toFixed(2) ?? '?'}`;
+  const extra = o.catchUp ? ' of it while loaded | catch-up s | req/s with catch-up |' : '';
+  let out = `| ${what} | req/s | p50 ms | p99 ms | CPU ms/req: server / db |${extra} not 2xx |\n|---|---:|---:|---:|---:|${o.catchUp ? '---:|---:|---:|' : ''}---:|\n`;
   for (const [label, f] of rows) {
-    out += `| ${label} | ${fmt(f.requestsPerSecond)} | ${fmt(f.p50, 1)} | ${fmt(f.p99, 1)} | ${cpuText(f)} | ${f.failures}${f.failureDetail ? ` (${f.failureDetail})` : ''} |\n`;
+    const catchUp = o.catchUp ? ` ${loadCpuText(f)} | ${fmt(f.catchUpSeconds, 1)} | ${fmt(f.sustainedPerSecond)} |` : '';
+    out += `| ${label} | ${fmt(f.requestsPerSecond)} | ${fmt(f.p50, 1)} | ${fmt(f.p99, 1)} | ${cpuText(f)} |${catchUp} ${f.failures}${f.failureDetail ? ` (${f.failureDetail})` : ''} |\n`;
   }
   return out;
 }

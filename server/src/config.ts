@@ -119,12 +119,27 @@ export interface AuditConfig {
    * must not be used in production.
    */
   enabled: boolean;
-  /** AUDIT_FLUSH_MS: longest wait before queued records are written. */
+  /** AUDIT_FLUSH_MS: longest wait before queued records are written to the journal. */
   flushMs: number;
-  /** AUDIT_BATCH_SIZE: AuditEvents per bulk write; a full batch is written at once. */
+  /** AUDIT_BATCH_SIZE: AuditEvents (estimated from the records) per journal document; a full batch is written at once. */
   batchSize: number;
   /** AUDIT_QUEUE_LIMIT: records queued at most; while full, FHIR requests answer 503. */
   queueLimit: number;
+  /** How journal documents become AuditEvents (audit-materializer.ts). */
+  materialize: AuditMaterializeConfig;
+}
+
+export interface AuditMaterializeConfig {
+  /** AUDIT_MATERIALIZE_STEP: journal records turned into AuditEvents per step (one bulk insert). */
+  stepRecords: number;
+  /** AUDIT_MATERIALIZE_LEASE_MS: how long a claimed journal document is left to its claimer before anyone may claim it again. */
+  leaseMs: number;
+  /** AUDIT_MATERIALIZE_POLL_MS: how often the journal is looked at for documents other servers wrote or left behind. */
+  pollMs: number;
+  /** AUDIT_MATERIALIZE_BUSY_PERCENT: event-loop use (by requests) above which the materializer waits; 100 never waits. */
+  busyPercent: number;
+  /** AUDIT_MATERIALIZE_MAX_LAG_MS: once the oldest journal document is this old, the materializer stops waiting for quiet. */
+  maxLagMs: number;
 }
 
 export interface AccessConfig {
@@ -301,6 +316,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       flushMs: intBetween('AUDIT_FLUSH_MS', env.AUDIT_FLUSH_MS, 200, 10, 10_000),
       batchSize: intBetween('AUDIT_BATCH_SIZE', env.AUDIT_BATCH_SIZE, 500, 1, 5_000),
       queueLimit: intBetween('AUDIT_QUEUE_LIMIT', env.AUDIT_QUEUE_LIMIT, 20_000, 100, 1_000_000),
+      materialize: {
+        stepRecords: intBetween('AUDIT_MATERIALIZE_STEP', env.AUDIT_MATERIALIZE_STEP, 100, 1, 5_000),
+        leaseMs: intBetween('AUDIT_MATERIALIZE_LEASE_MS', env.AUDIT_MATERIALIZE_LEASE_MS, 30_000, 1_000, 3_600_000),
+        pollMs: intBetween('AUDIT_MATERIALIZE_POLL_MS', env.AUDIT_MATERIALIZE_POLL_MS, 2_000, 50, 600_000),
+        busyPercent: intBetween('AUDIT_MATERIALIZE_BUSY_PERCENT', env.AUDIT_MATERIALIZE_BUSY_PERCENT, 30, 0, 100),
+        maxLagMs: intBetween('AUDIT_MATERIALIZE_MAX_LAG_MS', env.AUDIT_MATERIALIZE_MAX_LAG_MS, 10_000, 0, 3_600_000),
+      },
     },
     bulkExport: {
       enabled: booleanFrom('BULK_EXPORT_ENABLED', env.BULK_EXPORT_ENABLED, true),

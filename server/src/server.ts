@@ -32,8 +32,10 @@ import { createSearch } from './fhir/router/search.ts';
 import { forgetKeyHints, KeyHints, wantsKeyHints } from './fhir/search/key-hints.ts';
 import { createValidator } from './fhir/validate/index.ts';
 import { AuditTrail, NO_AUDIT } from './audit/audit-trail.ts';
+import { AuditJournal } from './audit/audit-journal.ts';
+import { AuditMaterializer } from './audit/audit-materializer.ts';
+import { AuditNames } from './audit/audit-names.ts';
 import { accountAuditEvents } from './audit/account-events.ts';
-import type { AuditEvent } from 'fhir/r4';
 import { createBulkExport } from './fhir/bulk/bulk-export.ts';
 
 /** How long shutdown waits for requests in flight before closing their connections. */
@@ -54,6 +56,8 @@ export interface RunningServer {
   accounts: AccountServices;
   /** The audit trail's writer (absent with AUDIT_ENABLED=false). */
   audit?: AuditTrail;
+  /** Turns the audit journal into AuditEvents (absent with AUDIT_ENABLED=false). */
+  auditMaterializer?: AuditMaterializer;
   /** Stops accepting requests, finishes the ones in flight, then closes the database. */
   close(): Promise<void>;
 }
@@ -133,21 +137,34 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     // The audit trail names apps and people; the client registry belongs to the authorization
     // server, built below (the trail looks names up only when it writes, after start-up).
     let authServer: AuthServer | undefined;
-    const audit = config.audit.enabled
-      ? new AuditTrail(
+    const auditJournal = new AuditJournal(database.db);
+    const materializer = config.audit.enabled
+      ? new AuditMaterializer(
+          auditJournal,
           {
-            buildDocument: (event, id) => repo.buildDocument(event as AuditEvent, id, 1, new Date()),
+            buildDocument: (event, id, lastUpdated) => repo.buildDocument(event, id, 1, lastUpdated),
             insert: (docs) => repo.insertNew('AuditEvent', docs),
           },
-          {
-            clientName: async (clientId) => (await authServer?.services.clients.get(clientId))?.name,
-            accountFhirUser: async (accountId) => (await accounts.find(accountId))?.fhirUser,
-          },
-          config.baseUrl,
-          config.audit,
+          new AuditNames(
+            {
+              clientName: async (clientId) => (await authServer?.services.clients.get(clientId))?.name,
+              accountFhirUser: async (accountId) => (await accounts.find(accountId))?.fhirUser,
+            },
+            config.baseUrl,
+          ),
+          instances.id,
+          config.audit.materialize,
           log,
         )
       : undefined;
+    const audit = materializer ? new AuditTrail(auditJournal, materializer, config.audit, log) : undefined;
+    if (audit && materializer) {
+      await auditJournal.ensureIndexes();
+      audit.onAppend = () => materializer.wake();
+      materializer.requests = () => audit.recorded;
+      // Journal documents left by earlier runs (or written by other servers) are picked up too.
+      materializer.start();
+    }
     if (!audit) log.warn('the audit trail is off (AUDIT_ENABLED=false): accesses are not recorded');
     const services: FhirServices = {
       config,
@@ -233,6 +250,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       auth,
       accounts: accountServices!,
       audit,
+      auditMaterializer: materializer,
       async close() {
         journal.stopSweeping();
         auth.close();
@@ -252,6 +270,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
         await services.bulk?.stop();
         // What the finished requests recorded is written before the database goes.
         await audit?.close();
+        await materializer?.close();
         await database.close();
       },
     };

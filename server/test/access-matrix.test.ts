@@ -391,6 +391,22 @@ describe('access: the authorization matrix', function () {
     expect((await call(token, 'GET', `Observation/${world.bob.own.Observation}`)).status).to.equal(200);
   });
 
+  it('a backend client limited to a Group stays limited to it while it is being removed (registration gone, tokens not yet)', async () => {
+    const group = await world.create({ resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${world.alice.id}` } }] });
+    const { registerBackendClient, backendConfiguration } = await import('./support/test-auth.ts');
+    const { clientCredentialsGrant } = await import('openid-client');
+    const { CLIENTS_COLLECTION } = await import('../src/auth/clients.ts');
+    const credentials = await registerBackendClient(world.server.running.auth.services.clients, { scope: 'system/*.rs', group: `Group/${group}` });
+    const token = (await clientCredentialsGrant(await backendConfiguration(world.server.baseUrl, credentials), { scope: 'system/*.rs' })).access_token;
+    expect((await call(token, 'GET', `Observation/${world.bob.own.Observation}`)).status).to.equal(404);
+    // `clients remove` deletes the registration, then the client's tokens: a request in between
+    // must not find the client unlimited.
+    await world.server.running.database.db.collection(CLIENTS_COLLECTION).deleteOne({ _id: credentials.clientId } as never);
+    expect((await call(token, 'GET', `Observation/${world.bob.own.Observation}`)).status).to.equal(404);
+    const patients = await call(token, 'GET', 'Patient?_count=100');
+    expect(((patients.body as unknown as Bundle).entry ?? []).map((e) => e.resource?.id)).to.deep.equal([world.alice.id]);
+  });
+
   it('nobody in a patient context reaches another patient: 404 like a resource that does not exist', async () => {
     for (const token of [world.tokens.patient, world.tokens['proxy all']]) {
       const other = await call(token, 'GET', `Observation/${world.bob.own.Observation}`);

@@ -353,6 +353,39 @@ describe('Accounts and sign-in (HTTP): sessions, EHR launch, admin API', functio
     expect(tokens.patient).to.equal(patient.id);
   });
 
+  it('an app’s token without offline access ends when the person signs out: every request sent after the sign-out is refused, while many requests carry it', async () => {
+    const patient = await createPatient(server);
+    const { browser } = await registerPatient(server, patient);
+    const app = await registerApp(server);
+    const auth = await authorizationUrl(server, app, 'launch/patient patient/Patient.rs');
+    const tokens = await exchange(app, auth, await browser.follow(await browser.submit(await browser.visit(auth.url), /\/consent$/, { decision: 'allow', scope: 'patient/Patient.rs' })));
+    // Eight clients read without pause (the lookups of the token's sign-in session are coalesced);
+    // the sign-out lands in the middle. Each read notes when it was sent.
+    let signedOutAt = Infinity;
+    let stop = false;
+    const answers: Array<{ sentAt: number; status: number }> = [];
+    const client = async () => {
+      while (!stop) {
+        const sentAt = performance.now();
+        const res = await fetch(`${server.fhirUrl}/Patient/${patient.id}`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+        await res.arrayBuffer();
+        answers.push({ sentAt, status: res.status });
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await browser.submit(await browser.visit('/account'), '/account/sign-out')).status).to.equal(303);
+    signedOutAt = performance.now();
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(clients);
+    const before = answers.filter((a) => a.sentAt < signedOutAt);
+    const after = answers.filter((a) => a.sentAt > signedOutAt);
+    expect(before.filter((a) => a.status === 200), 'reads before the sign-out').to.have.length.greaterThan(5);
+    expect(after, 'reads after the sign-out').to.have.length.greaterThan(5);
+    expect(after.filter((a) => a.status !== 401), 'reads sent after the sign-out that were not refused').to.deep.equal([]);
+  });
+
   it('a session ends after the idle timeout', async () => {
     const patient = await createPatient(server);
     const { browser } = await registerPatient(server, patient);

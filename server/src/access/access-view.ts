@@ -167,8 +167,9 @@ export async function buildView(ctx: AccessContext, data: AccessData, now = new 
   if (p.kind === 'anonymous') return EMPTY_VIEW('anonymous');
   if (p.kind === 'system') {
     // A client limited to a Group reaches its members' records only (the Group read every request:
-    // membership changes take effect at once).
-    const group = await data.clientGroup(p.clientId);
+    // membership changes take effect at once). Which Group comes with the token when it was
+    // recorded at issue, so that reads do not cost a lookup of the client's registration.
+    const group = p.group !== undefined ? (p.group ?? undefined) : await data.clientGroup(p.clientId);
     view = { role: 'system', contexts: ['system'], patients: group ? await groupMembers(data, group) : 'all', releasedOnly: false, granular: new Map() };
   } else if (p.role === 'admin') {
     view = { ...EMPTY_VIEW('admin'), contexts: ['user', 'system'] };

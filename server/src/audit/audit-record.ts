@@ -119,4 +119,9 @@ export interface AuditRecorder {
    * refuses writes): FHIR interactions are then refused, so that no access goes unrecorded.
    */
   accepting(): boolean;
+  /**
+   * Resolves once everything recorded before the call can be read as AuditEvents (the journal is
+   * materialized up to now): readers of the trail call it before reading.
+   */
+  settle(): Promise<void>;
 }

@@ -1,67 +1,59 @@
 // The audit trail's writer: records are queued on the request path (a push, nothing else) and
-// written as AuditEvents in batches, off the request path: every `flushMs`, or at once when
-// `batchSize` events are waiting; one bulk write at a time, built in time slices so that the
-// event loop keeps serving requests meanwhile.
+// written to the audit journal in batches, off the request path: every `flushMs`, or at once when
+// a batch's worth of events is waiting; one journal document per batch (audit-journal.ts), one
+// insert at a time. The materializer (audit-materializer.ts) turns journal documents into
+// AuditEvents in the background; settle() makes everything recorded so far searchable first.
 //
-// When the database refuses writes, the batch is kept (with its ids, so a retry stores nothing
-// twice) and retried with a growing pause. The queue is bounded (`queueLimit` records); while it
-// is full, FHIR interactions are refused with 503 (audited-interaction.ts asks accepting()), so no
-// access goes unrecorded. Records that still arrive then (sign-ins, token requests) are counted,
-// logged, and once writing works again the trail itself records how many were lost and when.
-// close() writes everything queued before the database is closed (a clean shutdown loses nothing).
+// When the database refuses writes, the batch is kept (as the same journal document, so a retry
+// stores nothing twice) and retried with a growing pause. The queue is bounded (`queueLimit`
+// records); while it is full, FHIR interactions are refused with 503 (audited-interaction.ts asks
+// accepting()), so no access goes unrecorded. Records that still arrive then (sign-ins, token
+// requests) are counted, logged, and once writing works again the trail itself records how many
+// were lost and when. close() writes everything queued before the database is closed (a clean
+// shutdown loses nothing: what is in the journal is materialized by whichever server runs next).
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from 'fhir/r4';
 import type { Logger } from '../logger.ts';
-import type { CurrentDocument } from '../fhir/repo/stored-document.ts';
-import { TimeSlices } from '../fhir/time-slices.ts';
-import { auditEventsOf, type AuditContext } from './audit-event-builder.ts';
+import { journalDocument, type AuditJournalStore, type JournalDocument } from './audit-journal.ts';
 import type { AuditRecord, AuditRecorder } from './audit-record.ts';
 
 export interface AuditTrailOptions {
   /** How long a record may wait before its batch is written. */
   flushMs: number;
-  /** Events per bulk write; a full batch is written at once. */
+  /** Events per journal document (estimated from the records); a full batch is written at once. */
   batchSize: number;
   /** Records the queue holds at most (see above for what happens when it is full). */
   queueLimit: number;
 }
 
-/** Where AuditEvents are stored: the resource repository (stored like any resource, version 1). */
-export interface AuditStore {
-  buildDocument(resource: AuditEvent, id: string): CurrentDocument;
-  insert(docs: CurrentDocument[]): Promise<void>;
-}
-
-/** Names the builder shows: OAuth clients and the FHIR resources of accounts (looked up off the request path). */
-export interface AuditDirectory {
-  clientName(clientId: string): Promise<string | undefined>;
-  accountFhirUser(accountId: string): Promise<string | undefined>;
+/** Makes the journal searchable (the materializer): everything written to it up to a moment. */
+export interface JournalSettler {
+  settle(upTo: Date): Promise<void>;
 }
 
 /** Longest pause between two attempts to write while the database refuses. */
 const MAX_RETRY_MS = 5_000;
 /** How long close() keeps trying to write what is queued before giving up. */
 const CLOSE_DEADLINE_MS = 15_000;
-/** Looked-up names are kept this long (a renamed client shows its new name within a minute). */
-const NAME_TTL_MS = 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class AuditTrail implements AuditRecorder {
   private queue: AuditRecord[] = [];
-  /** Built and not yet stored (kept for retries, with the same ids). */
-  private pending: CurrentDocument[] = [];
+  /** Built and not yet stored (kept for retries, with the same id). */
+  private pending?: JournalDocument;
   private timer?: NodeJS.Timeout;
   private draining?: Promise<void>;
   private retryMs = 0;
   private lost?: { count: number; from: Date; to: Date };
   private closing = false;
-  private readonly names = new Map<string, { value: string | undefined; at: number }>();
+  /** Records taken so far (the materializer's pacing watches it). */
+  recorded = 0;
+  /** Told when a journal document was written (the materializer starts on it at once). */
+  onAppend?: () => void;
 
   constructor(
-    private readonly store: AuditStore,
-    private readonly directory: AuditDirectory,
-    private readonly baseUrl: string,
+    private readonly journal: AuditJournalStore,
+    private readonly settler: JournalSettler | undefined,
     private readonly options: AuditTrailOptions,
     private readonly log: Logger,
   ) {}
@@ -71,6 +63,7 @@ export class AuditTrail implements AuditRecorder {
   }
 
   record(record: AuditRecord): void {
+    this.recorded++;
     if (!this.accepting()) {
       if (!this.lost) {
         this.lost = { count: 0, from: record.at, to: record.at };
@@ -86,7 +79,7 @@ export class AuditTrail implements AuditRecorder {
 
   /** Records waiting to be written (for tests and health reporting). */
   get backlog(): number {
-    return this.queue.length + this.pending.length;
+    return this.queue.length + (this.pending?.records.length ?? 0);
   }
 
   /** Writes everything queued now (tests, shutdown); resolves once the queue is empty or writing fails. */
@@ -95,6 +88,17 @@ export class AuditTrail implements AuditRecorder {
     this.timer = undefined;
     while (this.draining) await this.draining;
     if (this.backlog > 0) await (this.draining = this.drain(true).finally(() => (this.draining = undefined)));
+  }
+
+  /**
+   * Makes everything recorded before this call searchable as AuditEvents: this server's queue is
+   * written to the journal, then the journal materialized up to now (readers of the trail call it
+   * first, so "who accessed my record" shows an access made a moment ago).
+   */
+  async settle(): Promise<void> {
+    await this.flush();
+    // Taken after the flush: the journal document it wrote is stamped with the time it was built.
+    await this.settler?.settle(new Date());
   }
 
   /** Stops the timer and writes what is queued, trying for a while if the database refuses. */
@@ -134,12 +138,21 @@ export class AuditTrail implements AuditRecorder {
       });
   }
 
-  /** Writes batches until the queue is empty; on a refused write, waits and retries (or, once, returns). */
+  /**
+   * Writes what is queued: everything when `once` (flush, close), else the batch due and further
+   * ones only while a full batch waits — records that arrive while a batch is written wait for the
+   * next flush, so that journal documents hold a flush interval's records, not the few that came
+   * during one write. On a refused write, waits and retries (or, once, returns).
+   */
   private async drain(once: boolean): Promise<void> {
-    while (this.backlog > 0) {
-      if (this.pending.length === 0) this.pending = await this.build();
+    let due = true;
+    while (this.pending || (this.queue.length > 0 && (once || due || this.queue.length >= this.options.batchSize))) {
+      if (!this.pending) {
+        this.pending = this.build();
+        due = false;
+      }
       try {
-        await this.store.insert(this.pending);
+        await this.journal.append(this.pending);
       } catch (err) {
         this.retryMs = Math.min(MAX_RETRY_MS, Math.max(this.options.flushMs, this.retryMs * 2));
         this.log.error({ err: { name: (err as Error).name }, records: this.backlog, retryMs: this.retryMs }, 'writing audit events failed; will retry');
@@ -148,7 +161,8 @@ export class AuditTrail implements AuditRecorder {
         continue;
       }
       this.retryMs = 0;
-      this.pending = [];
+      this.pending = undefined;
+      this.onAppend?.();
       if (this.lost) {
         this.queue.unshift({ kind: 'gap', at: new Date(), lost: this.lost.count, from: this.lost.from, to: this.lost.to });
         this.lost = undefined;
@@ -156,8 +170,8 @@ export class AuditTrail implements AuditRecorder {
     }
   }
 
-  /** Takes records off the queue up to a batch of events, and builds their stored documents in slices. */
-  private async build(): Promise<CurrentDocument[]> {
+  /** Takes records off the queue up to a batch of events: the next journal document. */
+  private build(): JournalDocument {
     const records: AuditRecord[] = [];
     let estimate = 0;
     while (this.queue.length > 0 && estimate < this.options.batchSize) {
@@ -165,45 +179,9 @@ export class AuditTrail implements AuditRecorder {
       records.push(r);
       estimate += r.kind === 'rest' ? Math.max(1, r.patients.length) : 1;
     }
-    const ctx = await this.context(records);
-    const slices = new TimeSlices();
-    const docs: CurrentDocument[] = [];
-    for (const record of records) {
-      for (const event of auditEventsOf(record, ctx)) {
-        docs.push(this.store.buildDocument(event, randomUUID()));
-        await slices.pause();
-      }
-    }
-    return docs;
-  }
-
-  /** Resolves the client names and account resources the records name (cached for a minute). */
-  private async context(records: AuditRecord[]): Promise<AuditContext> {
-    const wanted = new Set<string>();
-    for (const r of records) {
-      const clientId = r.kind === 'rest' || r.kind === 'token' ? r.actor.clientId : r.kind === 'account' ? r.clientId : undefined;
-      if (clientId) wanted.add(`client:${clientId}`);
-      const accounts = r.kind === 'account' ? [r.accountId, r.actorAccountId] : r.kind === 'token' || r.kind === 'rest' ? [r.actor.fhirUser ? undefined : r.actor.accountId] : [];
-      for (const a of accounts) if (a) wanted.add(`account:${a}`);
-    }
-    const now = Date.now();
-    if (this.names.size > 10_000) this.names.clear();
-    await Promise.all(
-      [...wanted]
-        .filter((key) => (this.names.get(key)?.at ?? 0) + NAME_TTL_MS < now)
-        .map(async (key) => {
-          const [kind, id] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
-          const value = await (kind === 'client' ? this.directory.clientName(id) : this.directory.accountFhirUser(id)).catch(() => undefined);
-          this.names.set(key, { value, at: now });
-        }),
-    );
-    return {
-      baseUrl: this.baseUrl,
-      clientName: (id) => this.names.get(`client:${id}`)?.value,
-      accountFhirUser: (id) => this.names.get(`account:${id}`)?.value,
-    };
+    return journalDocument(randomUUID(), records);
   }
 }
 
 /** Records nothing (AUDIT_ENABLED=false, for benchmarks): every interaction proceeds. */
-export const NO_AUDIT: AuditRecorder = { record: () => undefined, accepting: () => true };
+export const NO_AUDIT: AuditRecorder = { record: () => undefined, accepting: () => true, settle: async () => undefined };

@@ -4,8 +4,11 @@
 // interaction on which type, the resources and patients the answer touched (the interactions
 // report them in FhirResponse.audit), the outcome and when; never contents or query values.
 // The work on the request path is building one small record and pushing it on a queue.
+// A request that may read the trail itself first waits until everything recorded before it can be
+// read (AuditRecorder.settle): the trail is written behind the requests, but read consistently.
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts';
 import { OperationOutcomeError, issue } from '../fhir/outcome.ts';
+import { AuditSettleTimeout } from './audit-materializer.ts';
 import type { AccessContext, AuditFacts, FhirInteraction, FhirRequest } from '../fhir/types.ts';
 import type { AuditActor, AuditRecorder, RestAuditRecord, RestInteraction } from './audit-record.ts';
 
@@ -81,16 +84,42 @@ export function actorOf(ctx: AccessContext): AuditActor {
   return actor;
 }
 
+const TRAIL = 'AuditEvent';
+
+/**
+ * Whether a request may read AuditEvents: the type in its path (read, search, history, a
+ * compartment search), named in a parameter (`_type`, `_include`, `_revinclude`, `_has`), in an
+ * operation's Parameters (`Patient/$everything` by POST), or a system search over every type. It
+ * errs on the side of settling: a request that turns out not to touch the trail only waited.
+ */
+export function readsTrail(req: FhirRequest, interaction: RestInteraction): boolean {
+  if (req.path.split('/').includes(TRAIL)) return true;
+  if (req.params.some(([k, v]) => k.includes(TRAIL) || v.includes(TRAIL))) return true;
+  if (interaction === 'search-system' && !req.params.some(([k]) => k === '_type')) return true;
+  if (interaction === 'operation' && req.body !== undefined && JSON.stringify(req.body).includes(TRAIL)) return true;
+  return false;
+}
+
 function statusOf(err: unknown): number {
   if (err instanceof OperationOutcomeError) return err.status;
   return isDatabaseUnavailable(err) ? 503 : 500;
 }
 
 /** 503 while the trail cannot take records: no access without its record. */
-export function auditUnavailable(): OperationOutcomeError {
-  const err = new OperationOutcomeError(503, [issue('error', 'transient', 'The audit trail cannot be written at the moment, so no data is served; try again shortly')]);
+export function auditUnavailable(why = 'The audit trail cannot be written at the moment, so no data is served; try again shortly'): OperationOutcomeError {
+  const err = new OperationOutcomeError(503, [issue('error', 'transient', why)]);
   err.headers = { 'Retry-After': '5' };
   return err;
+}
+
+/** Waits until the trail holds everything recorded so far (503 when that cannot be done in time). */
+async function settleTrail(audit: AuditRecorder): Promise<void> {
+  try {
+    await audit.settle();
+  } catch (err) {
+    if (err instanceof AuditSettleTimeout) throw auditUnavailable('The audit trail is still being written; try again shortly');
+    throw err;
+  }
 }
 
 export function auditedInteraction(route: FhirInteraction, audit: AuditRecorder): FhirInteraction {
@@ -114,6 +143,7 @@ export function auditedInteraction(route: FhirInteraction, audit: AuditRecorder)
     });
     let res;
     try {
+      if (readsTrail(req, what.interaction)) await settleTrail(audit);
       res = await route(req, ctx);
     } catch (err) {
       audit.record(recordOf(statusOf(err), undefined));

@@ -1,7 +1,7 @@
 // The FHIR API's token check: `Authorization: Bearer <token>` → who is asking and what the token
 // grants (an AccessContext). Tokens are opaque and looked up where oidc-provider stored them, so a
 // revoked token (or one of a revoked grant) fails on the very next request on every instance;
-// lookups of concurrent requests are coalesced into one query (oidc-adapter.ts).
+// lookups of concurrent requests are coalesced into one query (coalesced-lookups.ts).
 // See: https://hl7.org/fhir/smart-app-launch/app-launch.html#access-fhir-api
 // and RFC 6750 §3 for the WWW-Authenticate answers.
 import type { Db } from 'mongodb';
@@ -9,6 +9,7 @@ import { parseScopes } from '../access/smart-scopes.ts';
 import { OperationOutcomeError, issue } from '../fhir/outcome.ts';
 import type { AccessContext, Principal } from '../fhir/types.ts';
 import type { AccountDirectory } from './account-directory.ts';
+import { coalescedLookup } from './coalesced-lookups.ts';
 import { collectionOf, findRecord, type StoredRecord } from './oidc-adapter.ts';
 
 export interface BearerCheck {
@@ -60,11 +61,15 @@ export function createBearerCheck(db: Db, accounts: AccountDirectory, fhirBase: 
     return role;
   }
 
-  /** The oidc-provider session a token was issued in still exists (it ends at sign-out or expiry). */
+  /**
+   * The oidc-provider session a token was issued in still exists (it ends at sign-out or expiry).
+   * Asked on every request of an online token, so coalesced like the token lookups.
+   */
+  const sessions = coalescedLookup<Pick<StoredRecord, 'uid' | 'expiresAt'>>(db, collectionOf('Session'), 'uid', { model: 'Session' }, { uid: 1, expiresAt: 1 });
   async function sessionAlive(uid: string | undefined): Promise<boolean> {
     if (!uid) return false;
-    const session = await db.collection<StoredRecord>(collectionOf('Session')).findOne({ uid, model: 'Session' }, { projection: { expiresAt: 1 } });
-    return session !== null && (!session.expiresAt || session.expiresAt.getTime() > Date.now());
+    const now = Date.now();
+    return (await sessions.find(uid)).some((s) => !s.expiresAt || s.expiresAt.getTime() > now);
   }
 
   return {
@@ -83,8 +88,11 @@ export function createBearerCheck(db: Db, accounts: AccountDirectory, fhirBase: 
       const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (!audiences.includes(fhirBase)) throw invalidToken('The access token was issued for another audience', realm);
       let principal: Principal | undefined;
-      if (record.model === 'ClientCredentials') principal = { kind: 'system', clientId: String(payload.clientId) };
-      else if (payload.accountId) principal = await userPrincipal(payload.accountId);
+      if (record.model === 'ClientCredentials') {
+        principal = { kind: 'system', clientId: String(payload.clientId) };
+        // Recorded at issue (oidc-adapter.ts); tokens issued before that was done have none.
+        if (record.clientGroup !== undefined) principal.group = record.clientGroup;
+      } else if (payload.accountId) principal = await userPrincipal(payload.accountId);
       // Who the person is for this token: a proxy is the RelatedPerson of the patient in context.
       const fhirUser = payload.extra?.fhirUser?.startsWith(`${fhirBase}/`) ? payload.extra.fhirUser.slice(fhirBase.length + 1) : undefined;
       if (principal?.kind === 'user' && fhirUser) principal = { ...principal, fhirUser };

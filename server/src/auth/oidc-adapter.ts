@@ -5,15 +5,16 @@
 // - Expiry: each record has `expiresAt`; finds ignore expired records (FerretDB 1.x has no TTL
 //   indexes), a periodic sweep deletes them, and on MongoDB a TTL index does it too.
 // - Access tokens and client-credentials tokens share one collection, so the FHIR API checks any
-//   token with one lookup (bearer-tokens.ts), and concurrent lookups are coalesced into one query.
+//   token with one lookup (bearer-tokens.ts), and concurrent lookups are coalesced into one query
+//   (coalesced-lookups.ts).
 // - Payload keys the local database refuses (a dot: resource indicators, i.e. URLs) are stored
 //   escaped (record-keys.ts); only records that have such keys are marked and unescaped on reads.
 // See: https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
 import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { findBounded } from '../db/bounded-find.ts';
 import type { ClientRegistry } from './clients.ts';
+import { coalescedLookup } from './coalesced-lookups.ts';
 import { escapeKeys, hasAwkwardKeys, unescapeKeys } from './record-keys.ts';
 
 /** The collection of a model: access and client-credentials tokens together. */
@@ -35,79 +36,20 @@ export interface StoredRecord {
   accountId?: string;
   /** The payload's keys are stored escaped (record-keys.ts). */
   escapedKeys?: true;
+  /**
+   * Client-credentials tokens: the Group the client was limited to when the token was issued
+   * (null: none), so that the FHIR API need not read the registration on every request. A
+   * client's Group is fixed at registration, and removing a client deletes its tokens.
+   */
+  clientGroup?: string | null;
 }
 
 /** The record as oidc-provider wrote it (keys unescaped). */
 const asWritten = (doc: StoredRecord): StoredRecord => (doc.escapedKeys ? { ...doc, payload: unescapeKeys(doc.payload) } : doc);
 
-/**
- * Coalesces token lookups into one `$in` query (many requests carry the same few tokens). One
- * query is in flight at a time: lookups that arrive meanwhile wait for it to finish and then go
- * together in the next one. Under load that turns many round trips into few (each costs the
- * server and the database a socket write and a command, more than the lookup itself); when idle a
- * lookup goes at once. A lookup is never answered from a query sent before it arrived, so a token
- * revoked before a request starts is never accepted for it.
- */
-class FindBatcher {
-  private pending = new Map<string, Array<{ resolve: (doc: StoredRecord | null) => void; reject: (err: unknown) => void }>>();
-  private scheduled = false;
-  private inFlight = false;
-
-  constructor(
-    private readonly db: Db,
-    private readonly collection: string,
-  ) {}
-
-  find(key: string): Promise<StoredRecord | null> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.pending.get(key);
-      if (waiting) waiting.push({ resolve, reject });
-      else this.pending.set(key, [{ resolve, reject }]);
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.inFlight || this.pending.size === 0) return;
-    this.scheduled = true;
-    setImmediate(() => void this.flush());
-  }
-
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    const batch = this.pending;
-    this.pending = new Map();
-    this.inFlight = true;
-    const keys = [...batch.keys()];
-    try {
-      const docs = await findBounded<StoredRecord>(this.db, this.collection, {
-        filter: keys.length === 1 ? { _id: keys[0] } : { _id: { $in: keys } },
-        limit: keys.length,
-      });
-      const byId = new Map(docs.map((d) => [d._id, d]));
-      for (const [key, waiting] of batch) for (const w of waiting) w.resolve(byId.get(key) ?? null);
-    } catch (err) {
-      for (const waiting of batch.values()) for (const w of waiting) w.reject(err);
-    } finally {
-      this.inFlight = false;
-      this.schedule();
-    }
-  }
-}
-
-const batchers = new WeakMap<Db, Map<string, FindBatcher>>();
-
-function batcherFor(db: Db, collection: string): FindBatcher {
-  let byCollection = batchers.get(db);
-  if (!byCollection) batchers.set(db, (byCollection = new Map()));
-  let batcher = byCollection.get(collection);
-  if (!batcher) byCollection.set(collection, (batcher = new FindBatcher(db, collection)));
-  return batcher;
-}
-
 /** A stored record of one of the models (sharing a collection) that has not expired, or null. */
 export async function findRecord(db: Db, models: string[], id: string): Promise<StoredRecord | null> {
-  const doc = await batcherFor(db, collectionOf(models[0])).find(hashId(id));
+  const [doc] = await coalescedLookup<StoredRecord>(db, collectionOf(models[0]), '_id').find(hashId(id));
   if (!doc || !models.includes(doc.model)) return null;
   if (doc.expiresAt && doc.expiresAt.getTime() <= Date.now()) return null;
   return asWritten(doc);
@@ -138,6 +80,7 @@ export function mongoAdapter(db: Db, clients: ClientRegistry): new (model: strin
       if (payload.uid) doc.uid = payload.uid;
       if (payload.userCode) doc.userCode = payload.userCode;
       if (payload.accountId) doc.accountId = payload.accountId;
+      if (this.model === 'ClientCredentials' && typeof payload.clientId === 'string') doc.clientGroup = (await clients.get(payload.clientId))?.group ?? null;
       await this.coll.replaceOne({ _id: doc._id }, doc, { upsert: true });
     }
 

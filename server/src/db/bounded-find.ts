@@ -39,7 +39,10 @@ export async function findBounded<T extends Document = Document>(db: Db, collect
   if (query.sort) command.sort = query.sort;
   if (query.projection) command.projection = query.projection;
   command.limit = limit;
-  command.batchSize = query.batchSize ?? limit;
+  // One more than the limit: FerretDB closes a cursor only when a batch comes back short of its
+  // batchSize, so a reply of exactly `limit` documents (a token found by its id) would leave it
+  // open and cost a killCursors round trip. MongoDB stops at the limit either way.
+  command.batchSize = query.batchSize ?? limit + 1;
   if (query.maxTimeMS !== undefined) command.maxTimeMS = query.maxTimeMS;
   const readConcern = db.readConcern?.level;
   if (readConcern) command.readConcern = { level: readConcern };
@@ -56,8 +59,8 @@ export async function findBounded<T extends Document = Document>(db: Db, collect
   if (!open) return batch as T[];
   const close = () => db.command({ killCursors: collection, cursors: [id] }, { readPreference: db.readPreference }).catch(() => undefined);
   if (batch.length >= limit) {
-    // Everything asked for, but the cursor was left open (FerretDB does not close it when the
-    // limit is reached): close it without waiting.
+    // Everything asked for, but the cursor was left open (FerretDB with a caller's batchSize of
+    // the limit or less): close it without waiting.
     void close();
     return batch as T[];
   }

@@ -50,7 +50,12 @@ export type Principal =
   /** A person signed in to an app: patient, proxy, clinician or admin. */
   | { kind: 'user'; accountId: string; role: 'patient' | 'proxy' | 'staff' | 'admin'; fhirUser?: string }
   /** A backend service (SMART Backend Services, client_credentials). */
-  | { kind: 'system'; clientId: string }
+  | {
+      kind: 'system';
+      clientId: string;
+      /** The Group the client is limited to, as recorded with its token (null: none; absent: read from its registration). */
+      group?: string | null;
+    }
   /** The server's own tools in-process (demo loader, recovery, reindex). */
   | { kind: 'server' }
   /** No token: only the open endpoints (metadata) accept it. */

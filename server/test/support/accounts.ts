@@ -27,11 +27,16 @@ export interface AccountsServer {
   close(): Promise<void>;
 }
 
-/** `host`: the host of the server's BASE_URL (localhost unless given). */
-export async function startAccountsServer(o: { host?: string } = {}): Promise<AccountsServer> {
+/**
+ * `host`: the host of the server's BASE_URL (localhost unless given). `watchCommands`: the
+ * server's database driver reports the commands it sends (`running.database.client` emits
+ * `commandStarted`), for tests of what a request asks the database.
+ */
+export async function startAccountsServer(o: { host?: string; watchCommands?: boolean } = {}): Promise<AccountsServer> {
   const outbox = fs.mkdtempSync(path.join(os.tmpdir(), 'outbox-'));
   const base = await testConfig({ trustProxy: true }, o);
   const config = { ...base, mail: { ...base.mail, outboxDir: outbox } };
+  if (o.watchCommands) config.mongoUri = `${config.mongoUri}${config.mongoUri!.includes('?') ? '&' : '?'}monitorCommands=true`;
   const running = await startServer(config, createLogger(config.logLevel));
   const tools = new TokenSource(async () => {
     const { services } = running.auth;

@@ -22,6 +22,7 @@ import { keyNarrowing, type KeyCandidates } from './key-narrowing.ts';
 import { dateIndexHint } from './date-index-hint.ts';
 import { MATCH_NOTHING, type ValueCompiler, type ValueContext } from './value-context.ts';
 import { anyOf, valuesOf } from './value-list.ts';
+import { withoutImplied } from './implied-conditions.ts';
 
 export interface CompileEnvironment {
   registry: SearchParamRegistry;
@@ -55,7 +56,8 @@ compilers.composite = compositeCompiler(compilerFor);
 /**
  * AND of conditions: one document where no two conditions name the same field (MongoDB ANDs its
  * fields), the rest under $and. The same query as {$and: [...]}, but without an array for the
- * database to convert and walk (FerretDB: ~3 % of a small search's database time).
+ * database to convert and walk (FerretDB: ~3 % of a small search's database time). Conditions the
+ * others imply are left out (implied-conditions.ts: a patient token's compartment condition).
  */
 export function and(conds: Array<Document | undefined>): Document {
   const list: Document[] = [];
@@ -70,7 +72,7 @@ export function and(conds: Array<Document | undefined>): Document {
   if (list.length === 1) return list[0];
   const merged: Document = {};
   const rest: Document[] = [];
-  for (const c of list) {
+  for (const c of withoutImplied(list)) {
     if (Object.keys(c).some((k) => Object.hasOwn(merged, k) || k === '$and')) rest.push(c);
     else Object.assign(merged, c);
   }
