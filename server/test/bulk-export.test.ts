@@ -310,6 +310,32 @@ describe('Bulk Data export', function () {
     const alone = await kickOff(`${fhir}/Group/${group}/$export?_type=Practitioner`, system);
     expect(alone.status).to.equal(400);
   });
+  it('gives a client limited to a Group only its members\' records, even at system level', async () => {
+    const group = await create({ resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${patients[1]}` } }] });
+    const limited = await bulkClient(server, baseUrl, 'system/*.rs', `Group/${group}`);
+    const res = await kickOff(`${fhir}/$export?_type=Patient,Observation`, limited);
+    const byType = await exported((await waitForManifest(res.headers.get('content-location')!, limited)).manifest, limited);
+    expect(byType.get('Patient')!.map((p) => p.id)).to.deep.equal([patients[1]]);
+    expect(new Set(byType.get('Observation')!.map((o) => (o as Observation).subject?.reference))).to.deep.equal(new Set([`Patient/${patients[1]}`]));
+  });
+
+  it('refuses patient references the export does not reach, naming them', async () => {
+    const post = (url: string, ids: string[]) =>
+      fetch(url, {
+        method: 'POST',
+        headers: system.headers({ 'content-type': 'application/fhir+json' }),
+        body: JSON.stringify({ resourceType: 'Parameters', parameter: ids.map((id) => ({ name: 'patient', valueReference: { reference: `Patient/${id}` } })) }),
+      });
+    const unknown = await post(`${fhir}/Patient/$export`, [patients[0], 'no-such-patient']);
+    expect(unknown.status).to.equal(400);
+    expect(((await unknown.json()) as OperationOutcome).issue[0].diagnostics).to.match(/Patient\/no-such-patient/);
+    const group = await create({ resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${patients[0]}` } }] });
+    const outside = await post(`${fhir}/Group/${group}/$export`, [patients[2]]);
+    expect(outside.status).to.equal(400);
+    expect(((await outside.json()) as OperationOutcome).issue[0].diagnostics).to.match(/not members of the Group/);
+    const byGet = await kickOff(`${fhir}/Patient/$export?patient=Patient/${patients[0]}`, system);
+    expect(byGet.status, 'patient is a POST parameter').to.equal(400);
+  });
 });
 
 describe('Bulk Data export files expire', function () {

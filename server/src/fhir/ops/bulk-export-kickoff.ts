@@ -74,7 +74,7 @@ async function checkedPatients(services: FhirServices, ctx: AccessContext, asked
   const reached = services.access.patients(ctx);
   for (const id of new Set(asked)) {
     const inGroup = members === undefined || members.includes(id);
-    const visible = (reached === 'all' || reached.includes(id)) && (await services.repo.find('Patient', id)) !== undefined;
+    const visible = (reached === 'all' || reached.includes(id)) && Boolean(await services.repo.find('Patient', id));
     if (!inGroup || !visible) unknown.push(id);
   }
   if (unknown.length > 0) {
