@@ -116,6 +116,8 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
       if (!(await writer.writePage([refusal(type, err)]))) return 'stopped';
       continue;
     }
+    /** Lines read since the last record (the progress already says where they end). */
+    let pending: PagePart[] = [];
     if (deps.idRanges && !progress.bounds) {
       progress.bounds = await idBounds(services.repo.db, type, Math.max(1, Math.floor(deps.pageSize / 4)));
       progress.range = 0;
@@ -166,7 +168,13 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
         delete progress.bounds;
         delete progress.range;
       }
-      if (!(await writer.writePage(parts))) return 'stopped';
+      // Small id ranges are written together, about a page at a time: fewer segments and records.
+      pending.push(...parts);
+      if (done || pending.reduce((n, part) => n + part.lines.length, 0) >= deps.pageSize) {
+        const written = await writer.writePage(pending);
+        pending = [];
+        if (!written) return 'stopped';
+      }
       if (done) break;
     }
   }

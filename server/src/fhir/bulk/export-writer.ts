@@ -40,7 +40,7 @@ export class ExportWriter {
   /** Stores a page's parts and records the progress; false when the job is no longer ours. */
   async writePage(parts: PagePart[]): Promise<boolean> {
     const written: string[] = [];
-    for (const part of parts) {
+    for (const part of merged(parts)) {
       if (part.lines.length === 0) continue;
       const output = this.outputFor(part.type, part.kind);
       const data = Buffer.from(`${part.lines.join('\n')}\n`, 'utf8');
@@ -57,3 +57,16 @@ export class ExportWriter {
     return false;
   }
 }
+
+/** Parts of the same file as one part, so that a page of several reads is one segment per file. */
+function merged(parts: PagePart[]): PagePart[] {
+  const byFile = new Map<string, PagePart>();
+  for (const part of parts) {
+    const key = `${part.kind} ${part.type}`;
+    const into = byFile.get(key);
+    if (into) into.lines.push(...part.lines);
+    else byFile.set(key, { ...part, lines: [...part.lines] });
+  }
+  return [...byFile.values()];
+}
+
