@@ -464,6 +464,12 @@ describe('Bulk Data export jobs shared by instances', function () {
     expect(ids).to.include(kept);
     expect(ids).to.not.include(later);
     expect(ids, 'changed after transactionTime: left to the next _since export').to.not.include(changed);
+    // The next export since that transactionTime has both, the change in its new version.
+    const next = await kickOff(`${fhir}/$export?_type=Patient&_since=${encodeURIComponent(manifest.transactionTime)}`, client);
+    expect(next.status).to.equal(202);
+    const since = (await exported((await waitForManifest(next.headers.get('content-location')!, client)).manifest, client)).get('Patient') as Patient[];
+    expect(since.map((p) => p.id).sort()).to.deep.equal([changed, later].sort());
+    expect(since.find((p) => p.id === changed)!.name![0].family).to.equal('Changed again');
   });
 });
 
