@@ -336,6 +336,22 @@ describe('Bulk Data export', function () {
     const byGet = await kickOff(`${fhir}/Patient/$export?patient=Patient/${patients[0]}`, system);
     expect(byGet.status, 'patient is a POST parameter').to.equal(400);
   });
+  it('answers browser clients on other origins with CORS headers, preflight included', async () => {
+    const origin = 'https://bulk-client.example';
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, system, { origin });
+    const statusUrl = res.headers.get('content-location')!;
+    const preflight = await fetch(statusUrl, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' } });
+    expect(preflight.status).to.equal(204);
+    expect(preflight.headers.get('access-control-allow-methods')).to.include('DELETE');
+    const { manifest } = await waitForManifest(statusUrl, system);
+    const status = await fetch(statusUrl, { headers: { authorization: `Bearer ${system.token}`, origin } });
+    expect(status.headers.get('access-control-allow-origin')).to.equal('*');
+    expect(status.headers.get('access-control-expose-headers')).to.include('Expires');
+    const file = await fetch(manifest.output[0].url, { headers: { authorization: `Bearer ${system.token}`, origin, range: 'bytes=0-9' } });
+    expect(file.status).to.equal(206);
+    expect(file.headers.get('access-control-allow-origin')).to.equal('*');
+    expect(file.headers.get('access-control-expose-headers')).to.include('Content-Range');
+  });
 });
 
 describe('Bulk Data export files expire', function () {

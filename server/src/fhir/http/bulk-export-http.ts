@@ -18,7 +18,7 @@ import type { ExportOutput } from '../bulk/export-job.ts';
 import { cancelExport, exportFile, exportStatus } from '../bulk/export-status.ts';
 import { methodNotAllowed, notFound } from '../outcome.ts';
 import type { AccessContext } from '../types.ts';
-import { errorResponse, requestIdOf } from './fhir-http-handler.ts';
+import { CORS_HEADERS, errorResponse, PREFLIGHT_HEADERS, requestIdOf } from './fhir-http-handler.ts';
 
 export interface BulkExportHttpOptions {
   bulk: BulkExport;
@@ -70,7 +70,21 @@ async function* fileBytes(files: ExportFileStore, file: ExportOutput, start: num
   }
 }
 
-export function createBulkExportHttpHandler(o: BulkExportHttpOptions): RequestHandler {
+export function createBulkExportHttpHandler(options: BulkExportHttpOptions): RequestHandler {
+  // Browser-based Bulk Data clients on other origins: CORS as on the rest of the FHIR API.
+  const withCors = { ...options, commonHeaders: [...options.commonHeaders, ...CORS_HEADERS] };
+  const handlers = { plain: bulkHandler(options), cors: bulkHandler(withCors) };
+  return (req, res, next) => {
+    if (req.headers.origin === undefined) return handlers.plain(req, res, next);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, [...withCors.commonHeaders, ...PREFLIGHT_HEADERS, 'X-Request-Id', requestIdOf(res)]).end();
+      return;
+    }
+    return handlers.cors(req, res, next);
+  };
+}
+
+function bulkHandler(o: BulkExportHttpOptions): RequestHandler {
   const json = (res: Response, status: number, body: unknown, headers: string[] = []) => {
     const text = JSON.stringify(body);
     res

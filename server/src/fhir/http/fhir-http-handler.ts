@@ -199,13 +199,13 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
 }
 
 /** Any origin may call the API: it is protected by bearer tokens, not by cookies. */
-const CORS_HEADERS = [
+export const CORS_HEADERS = [
   'Access-Control-Allow-Origin',
   '*',
   'Access-Control-Expose-Headers',
-  'Location, Content-Location, ETag, Last-Modified, X-Request-Id, X-Progress, Retry-After, WWW-Authenticate',
+  'Location, Content-Location, ETag, Last-Modified, X-Request-Id, X-Progress, Retry-After, WWW-Authenticate, Expires, Content-Range',
 ];
-const PREFLIGHT_HEADERS = [
+export const PREFLIGHT_HEADERS = [
   'Access-Control-Allow-Methods',
   'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
   'Access-Control-Allow-Headers',
