@@ -525,3 +525,37 @@ describe('Bulk Data export of a type the search refuses at run time', function (
   });
 });
 
+describe('Bulk Data export with several worker instances', function () {
+  this.timeout(180_000);
+  const servers: RunningServer[] = [];
+  after(async () => {
+    for (const s of servers.reverse()) await s.close();
+  });
+
+  it('shares the jobs between them: each job is run by one worker, with exact counts', async () => {
+    const api = await exportConfig({ worker: false, maxJobsPerClient: 5 });
+    servers.push(await startTestServerWith(api));
+    const fhir = `${api.baseUrl}/fhir`;
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await fhirFetch<Patient>(`${fhir}/Patient`, { method: 'POST', body: { resourceType: 'Patient', name: [{ family: `Shared${i}` }] } })).body.id!);
+    const client = await bulkClient(servers[0], api.baseUrl, 'system/*.rs');
+    const statusUrls: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await kickOff(`${fhir}/$export?_type=Patient`, client);
+      expect(res.status).to.equal(202);
+      statusUrls.push(res.headers.get('content-location')!);
+    }
+    // Two workers start on the same database and race for the queued jobs.
+    for (let i = 0; i < 2; i++) servers.push(await startTestServerWith(await exportConfig({ workerPollMs: 50 }, api.databaseName)));
+    for (const url of statusUrls) {
+      const { manifest } = await waitForManifest(url, client);
+      const got = (await exported(manifest, client)).get('Patient')!.map((p) => p.id);
+      expect(got.sort()).to.deep.equal([...ids].sort());
+      // Segment ids carry the lease they were written under: one lease per job means one run.
+      const job = await servers[0].database.db.collection('bulk_export_jobs').findOne({ _id: url.split('/').pop() as never });
+      const leases = new Set((job!.progress.outputs as Array<{ segments: Array<{ id: string }> }>).flatMap((o) => o.segments.map((seg) => seg.id.split('.')[1])));
+      expect(leases.size, 'written under one lease').to.equal(1);
+    }
+  });
+});
+
