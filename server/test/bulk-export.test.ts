@@ -352,6 +352,27 @@ describe('Bulk Data export', function () {
     expect(file.headers.get('access-control-allow-origin')).to.equal('*');
     expect(file.headers.get('access-control-expose-headers')).to.include('Content-Range');
   });
+  it('exports a Group defined by a characteristic (the managing organization) without a member list', async () => {
+    const org = await create({ resourceType: 'Organization', name: 'Lakeside Practice' });
+    const inOrg: string[] = [];
+    for (const family of ['Lake', 'Shore']) {
+      inOrg.push(await create<Patient>({ resourceType: 'Patient', name: [{ family }], managingOrganization: { reference: `Organization/${org}` } }));
+    }
+    const group = await create({
+      resourceType: 'Group',
+      type: 'person',
+      actual: false,
+      characteristic: [{ code: { coding: [{ code: 'organization' }] }, valueReference: { reference: `Organization/${org}` }, exclude: false }],
+    });
+    const res = await kickOff(`${fhir}/Group/${group}/$export?_type=Patient`, system);
+    expect(res.status, await res.clone().text()).to.equal(202);
+    const byType = await exported((await waitForManifest(res.headers.get('content-location')!, system)).manifest, system);
+    expect(byType.get('Patient')!.map((p) => p.id).sort()).to.deep.equal([...inOrg].sort());
+    const unknown = await create({ resourceType: 'Group', type: 'person', actual: false, characteristic: [{ code: { text: 'favourite-colour' }, valueBoolean: true, exclude: false }] });
+    const refused = await kickOff(`${fhir}/Group/${unknown}/$export`, system);
+    expect(refused.status).to.equal(400);
+    expect(((await refused.json()) as OperationOutcome).issue[0].diagnostics).to.match(/favourite-colour/);
+  });
 });
 
 describe('Bulk Data export files expire', function () {

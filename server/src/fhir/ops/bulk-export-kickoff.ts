@@ -3,7 +3,9 @@
 // answers 202 with the absolute status URL in Content-Location. The job runs in the background
 // (fhir/bulk/export-worker.ts) with the access rules of the token that started it.
 // See: https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request
+import type { Group } from 'fhir/r4';
 import { activePatientMembers } from '../../access/access-view.ts';
+import { characteristicMembers, characteristicSearch } from '../bulk/group-characteristics.ts';
 import { forbidden } from '../../access/access-policy-errors.ts';
 import { DIRECTORY_TYPES } from '../../access/data-classes.ts';
 import { assertKickOffHeaders, parseKickOff, type KickOffRequest } from '../bulk/export-parameters.ts';
@@ -60,12 +62,20 @@ async function exportTypes(services: FhirServices, ctx: AccessContext, level: Ex
   return { types: types.filter((t) => stored.has(t)).sort(), directoryTypes: directoryTypes.filter((t) => stored.has(t)).sort() };
 }
 
-/** Group level: the Group's active Patient members (404 for a Group the client may not read). */
+/**
+ * Group level: the Group's active Patient members, or for a Group defined by characteristics
+ * (actual = false) the Patients they select (404 for a Group the client may not read).
+ */
 async function groupPatients(services: FhirServices, ctx: AccessContext, id: string): Promise<string[]> {
   assertValidId(id);
   const group = await services.repo.find('Group', id, services.access.condition(ctx, 'Group', 'read'));
   if (!group) throw notFound(`Group/${id} is not known`);
-  return activePatientMembers(group.resource as unknown as Record<string, unknown>);
+  const resource = group.resource as Group;
+  const listed = activePatientMembers(resource as unknown as Record<string, unknown>);
+  if (resource.actual !== false || !resource.characteristic?.length) return listed;
+  const patientParams = new Set(services.search!.parametersOf('Patient').map((p) => p.name));
+  const selected = await characteristicMembers(services, ctx, characteristicSearch(resource, patientParams));
+  return [...new Set([...listed, ...selected])];
 }
 
 /** The patients named by `patient` must be ones the export reaches (else 400, naming them). */
