@@ -101,7 +101,7 @@ export function createApp(deps: AppDependencies): Express {
   const bearer = deps.auth?.bearer;
   const authenticate = bearer ? (authorization: string | undefined, requestId: string) => bearer.authenticate(authorization, requestId) : undefined;
   if (deps.bulk && authenticate) {
-    const bulk = createBulkExportHttpHandler({ ...deps.bulk, fhirBase: `${config.baseUrl}/fhir`, authenticate, log, commonHeaders });
+    const bulk = createBulkExportHttpHandler({ ...deps.bulk, fhirBase: `${config.baseUrl}/fhir`, authenticate, log, commonHeaders, trustProxy: config.trustProxy });
     app.use('/fhir/bulk-status', bulk);
     app.use('/fhir/bulk-files', bulk);
   }

@@ -13,6 +13,7 @@ import type { RunningServer } from '../src/server.ts';
 import type { ServerConfig } from '../src/config.ts';
 import { startTestServerWith, testConfig } from './support/test-server.ts';
 import { fhirFetch } from './support/http.ts';
+import { clientOf, eventsOfRequest, requestId } from './support/audit.ts';
 import { bulkClient, download, exported, kickOff, waitForManifest, type BulkClient } from './support/bulk-export.ts';
 
 /** Settings that keep the tests quick: short polls, small pages (several per type). */
@@ -372,6 +373,15 @@ describe('Bulk Data export', function () {
     const refused = await kickOff(`${fhir}/Group/${unknown}/$export`, system);
     expect(refused.status).to.equal(400);
     expect(((await refused.json()) as OperationOutcome).issue[0].diagnostics).to.match(/favourite-colour/);
+  });
+  it('records each file download in the audit trail, with the client that downloaded it', async () => {
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, system);
+    const { manifest } = await waitForManifest(res.headers.get('content-location')!, system);
+    const rid = requestId('bulk-download');
+    expect((await download(manifest.output[0].url, system, { 'x-request-id': rid })).res.status).to.equal(200);
+    const events = await eventsOfRequest(fhir, rid);
+    expect(events).to.have.length(1);
+    expect(clientOf(events[0])).to.equal(system.credentials.clientId);
   });
 });
 

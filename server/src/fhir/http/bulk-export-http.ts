@@ -11,6 +11,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../logger.ts';
 import type { AuditRecorder } from '../../audit/audit-record.ts';
 import { actorOf, auditUnavailable } from '../../audit/audited-interaction.ts';
+import { clientAddress } from '../../client-address.ts';
 import { loggableError } from '../../loggable-error.ts';
 import type { BulkExport } from '../bulk/bulk-export.ts';
 import type { ExportFileStore } from '../bulk/export-file-store.ts';
@@ -27,6 +28,8 @@ export interface BulkExportHttpOptions {
   log: Logger;
   audit: AuditRecorder;
   commonHeaders: readonly string[];
+  /** Requests come through a trusted proxy (config.trustProxy): its X-Forwarded-For counts. */
+  trustProxy: boolean;
 }
 
 const JOB_ID = /^[0-9a-f]{32}$/;
@@ -181,6 +184,8 @@ function bulkHandler(o: BulkExportHttpOptions): RequestHandler {
         const [kind, jobId, file, ...rest] = req.originalUrl.split('?')[0].split('/').filter(Boolean).slice(1);
         if (!JOB_ID.test(jobId ?? '')) throw notFound('There is no such export');
         const ctx = await o.authenticate(req.headers.authorization, requestIdOf(res));
+        // From where, for the audit trail (the trusted proxy's X-Forwarded-For when configured).
+        ctx.address = clientAddress(req, o.trustProxy);
         if (kind === 'bulk-status' && file === undefined) {
           await status(req, res, jobId, clientOf(ctx));
           return;
