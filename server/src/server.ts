@@ -183,7 +183,10 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
     // Bulk export: this instance's worker takes jobs any instance queued.
-    if (config.bulkExport.enabled) services.bulk = await createBulkExport(database.db, config.bulkExport, services, log);
+    // The client registry belongs to the authorization server, built below; jobs run after start-up.
+    if (config.bulkExport.enabled) {
+      services.bulk = await createBulkExport(database.db, config.bulkExport, services, log, async (clientId) => Boolean(await authServer?.services.clients.get(clientId)));
+    }
     // TTL indexes expire authorization records where the database has them (not FerretDB 1.x).
     const ferretDb = await wantsKeyHints(database.db, 'auto');
     // Sign-in sessions of the pages; the authorization server's sessions follow them.
@@ -218,6 +221,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       audit: services.audit,
     });
     authServer = auth;
+    // Jobs run once everything they use is there (the client registry just now).
+    services.bulk?.start();
     const app = createApp({
       config,
       log,

@@ -457,6 +457,7 @@ describe('Bulk Data export jobs shared by instances', function () {
   let worker: RunningServer | undefined;
   let fhir: string;
   let databaseName: string;
+  let removedClientJob: string | undefined;
 
   before(async () => {
     // An instance that serves the API only: jobs wait in the database for a worker.
@@ -491,6 +492,18 @@ describe('Bulk Data export jobs shared by instances', function () {
     expect((await kickOff(`${fhir}/$export`, other)).status).to.equal(202);
   });
 
+  it('ends the queued job of a client removed since its kick-off, exporting nothing more for it', async () => {
+    const client = await bulkClient(api, fhir.replace(/\/fhir$/, ''), 'system/Patient.rs');
+    const res = await kickOff(`${fhir}/$export?_type=Patient`, client);
+    expect(res.status).to.equal(202);
+    const jobId = res.headers.get('content-location')!.split('/').pop();
+    expect(await api.auth.services.clients.remove(client.credentials.clientId)).to.equal(true);
+    // No worker runs on the API instance: the job waits until one starts (the next test's).
+    const jobs = api.database.db.collection('bulk_export_jobs');
+    expect((await jobs.findOne({ _id: jobId as never }))!.status).to.equal('queued');
+    removedClientJob = jobId;
+  });
+
   it('leaves out what changed after the kick-off: the export is as of its transactionTime', async () => {
     const create = async (resource: FhirResource) => (await fhirFetch<FhirResource>(`${fhir}/${resource.resourceType}`, { method: 'POST', body: resource })).body.id!;
     const kept = await create({ resourceType: 'Patient', name: [{ family: 'Before' }] });
@@ -517,6 +530,11 @@ describe('Bulk Data export jobs shared by instances', function () {
     const since = (await exported((await waitForManifest(next.headers.get('content-location')!, client)).manifest, client)).get('Patient') as Patient[];
     expect(since.map((p) => p.id).sort()).to.deep.equal([changed, later].sort());
     expect(since.find((p) => p.id === changed)!.name![0].family).to.equal('Changed again');
+    // The removed client's job (queued before) has ended without exporting anything.
+    const ended = await api.database.db.collection('bulk_export_jobs').findOne({ _id: removedClientJob as never });
+    expect(ended!.status).to.equal('failed');
+    expect(ended!.failure.status).to.equal(403);
+    expect(ended!.progress.outputs).to.deep.equal([]);
   });
 });
 

@@ -16,6 +16,8 @@ export interface BulkExport {
   config: BulkExportConfig;
   jobs: ExportJobs;
   files: ExportFileStore;
+  /** Starts this instance's worker (when BULK_EXPORT_WORKER), once the server is put together. */
+  start(): void;
   /** Has this instance's worker look for work now. */
   wake(): void;
   /** Removes expired jobs and their files now (the worker also does it every minute). */
@@ -24,7 +26,13 @@ export interface BulkExport {
   stop(): Promise<void>;
 }
 
-export async function createBulkExport(db: Db, config: BulkExportConfig, services: FhirServices, log: Logger): Promise<BulkExport> {
+export async function createBulkExport(
+  db: Db,
+  config: BulkExportConfig,
+  services: FhirServices,
+  log: Logger,
+  clientExists: (clientId: string) => Promise<boolean>,
+): Promise<BulkExport> {
   const jobs = new ExportJobs(db);
   await jobs.ensureIndexes();
   let files: ExportFileStore;
@@ -45,13 +53,14 @@ export async function createBulkExport(db: Db, config: BulkExportConfig, service
     leaseMs: config.leaseMs,
     keepMs: config.fileKeepMs,
     idRanges: await wantsKeyHints(db, 'auto'),
+    clientExists,
     pollMs: config.workerPollMs,
   });
-  if (config.worker) worker.start();
   return {
     config,
     jobs,
     files,
+    start: () => config.worker && worker.start(),
     wake: () => config.worker && worker.wake(),
     sweep: () => worker.sweep(),
     stop: () => worker.stop(),

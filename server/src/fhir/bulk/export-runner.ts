@@ -32,6 +32,8 @@ export interface ExportRunDependencies {
   keepMs: number;
   /** Read each type in id ranges (export-ranges.ts): on FerretDB, where keyset pages over a whole type cost the whole type. */
   idRanges: boolean;
+  /** Whether the OAuth client that started a job is still registered (a removed client's jobs end). */
+  clientExists(clientId: string): Promise<boolean>;
 }
 
 /** How a run ended: finished, or stopped because the job is no longer this worker's (or the server stops). */
@@ -76,6 +78,13 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
   const search = services.search;
   if (!search) throw new OperationOutcomeError(500, [issue('fatal', 'not-supported', 'Export needs search, which is not available')]);
   const ctx = jobContext(job);
+  /** A client removed since the kick-off gets nothing more exported (its tokens ended with it too). */
+  const assertClient = async () => {
+    if (!(await deps.clientExists(job.clientId))) {
+      throw new OperationOutcomeError(403, [issue('error', 'forbidden', 'The client that started this export is no longer registered')]);
+    }
+  };
+  await assertClient();
   await services.access.prepare(ctx);
   const progress = structuredClone(job.progress);
   // What an earlier run wrote after its last recorded page is not part of the export.
@@ -98,6 +107,7 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
   };
 
   for (let step = progress.step; step < p.types.length; step++) {
+    if (step > progress.step) await assertClient();
     const type = p.types[step];
     const elements = elementsFor(type, p.elements);
     let condition: Document | undefined;
