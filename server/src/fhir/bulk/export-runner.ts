@@ -1,7 +1,8 @@
 // Runs one export job: one type at a time, page by page through the same search code as every
-// search (the caller's access conditions in each query, keyset paging), each page written as one
-// segment of the type's NDJSON file, and the progress (the next page's position and the files so
-// far) recorded after every page. A run that stops anywhere — crash, lost lease, cancel — is
+// search (the caller's access conditions in each query, keyset paging; on FerretDB inside id
+// ranges, export-ranges.ts), about a page at a time written as one segment of the type's NDJSON
+// file (with the directory resources the page points to, at Patient and Group level), and the
+// progress (the next page's position and the files so far) recorded after each such write. A run that stops anywhere — crash, lost lease, cancel — is
 // resumed from the last recorded page: what it wrote after that is removed, never repeated.
 // Consistency: only resources whose current version was written at or before transactionTime
 // (and after _since) are exported; one changed later waits for the next _since export.
@@ -106,8 +107,9 @@ export async function runExport(deps: ExportRunDependencies, job: ExportJobDocum
     return { type: 'OperationOutcome', kind: 'error', lines: [JSON.stringify(oo)] };
   };
 
-  for (let step = progress.step; step < p.types.length; step++) {
-    if (step > progress.step) await assertClient();
+  const firstStep = progress.step;
+  for (let step = firstStep; step < p.types.length; step++) {
+    if (step > firstStep) await assertClient();
     const type = p.types[step];
     const elements = elementsFor(type, p.elements);
     let condition: Document | undefined;
