@@ -9,6 +9,7 @@ import type { Logger } from './logger.ts';
 import { createFhirHttpHandler } from './fhir/http/fhir-http-handler.ts';
 import type { FhirInteraction } from './fhir/types.ts';
 import type { BearerCheck } from './auth/bearer-tokens.ts';
+import { createBulkExportHttpHandler, type BulkExportHttpOptions } from './fhir/http/bulk-export-http.ts';
 import { portalRouter } from './portal/portal-routes.ts';
 
 export interface AppDependencies {
@@ -20,6 +21,8 @@ export interface AppDependencies {
   isReady(): boolean;
   /** The authorization server: its routes, and the FHIR API's token check. */
   auth?: { router: Router; smartConfiguration: RequestHandler; bearer: BearerCheck };
+  /** Bulk Data export's status URLs and file downloads (absent when export is off). */
+  bulk?: Pick<BulkExportHttpOptions, 'bulk' | 'audit'>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -98,6 +101,11 @@ export function createApp(deps: AppDependencies): Express {
   // check in its baseline server (bench/support/unchecked-server-process.ts).
   const bearer = deps.auth?.bearer;
   const authenticate = bearer ? (authorization: string | undefined, requestId: string) => bearer.authenticate(authorization, requestId) : undefined;
+  if (deps.bulk && authenticate) {
+    const bulk = createBulkExportHttpHandler({ ...deps.bulk, fhirBase: `${config.baseUrl}/fhir`, authenticate, log, commonHeaders, trustProxy: config.trustProxy });
+    app.use('/fhir/bulk-status', bulk);
+    app.use('/fhir/bulk-files', bulk);
+  }
   app.use(
     '/fhir',
     createFhirHttpHandler({

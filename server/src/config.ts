@@ -85,6 +85,38 @@ export interface ServerConfig {
   access: AccessConfig;
   mail: MailConfig;
   audit: AuditConfig;
+  bulkExport: BulkExportConfig;
+}
+
+/** Bulk Data export (fhir/bulk/): jobs, their workers and their files. */
+export interface BulkExportConfig {
+  /** BULK_EXPORT_ENABLED (default true): false leaves $export out and runs no worker on this instance. */
+  enabled: boolean;
+  /**
+   * BULK_EXPORT_WORKER (default true): this instance runs export jobs. false for instances that
+   * only serve the API (kick-offs, status, downloads) while others do the exporting.
+   */
+  worker: boolean;
+  /** BULK_FILE_STORE: where the NDJSON files go, `gridfs` (the database, default) or `directory`. */
+  fileStore: 'gridfs' | 'directory';
+  /** BULK_FILE_DIR: the folder of the `directory` store (DATA_DIR/bulk-files). */
+  fileDir: string;
+  /** BULK_FILE_HOURS (default 24): how long a finished export's files stay downloadable (then deleted), in ms. */
+  fileKeepMs: number;
+  /** BULK_FILE_MAX_BYTES: an output file is split once it reaches about this size. */
+  fileMaxBytes: number;
+  /** BULK_PAGE_SIZE: resources read (and written as one piece) per step of a job. */
+  pageSize: number;
+  /** BULK_MAX_JOBS_PER_CLIENT: jobs one client may have queued or running; more answer 429. */
+  maxJobsPerClient: number;
+  /** BULK_LEASE_MS: how long a worker holds a job without renewing its lease (then another resumes it). */
+  leaseMs: number;
+  /** BULK_WORKER_POLL_MS: how often an idle worker looks for a job (kick-offs wake it at once). */
+  workerPollMs: number;
+  /** BULK_RETRY_AFTER_SECONDS: the Retry-After of a status answer while a job runs. */
+  retryAfterSeconds: number;
+  /** BULK_MIN_POLL_MS: a status request sooner than this after the last one answers 429. */
+  minPollMs: number;
 }
 
 /**
@@ -307,6 +339,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         busyPercent: intBetween('AUDIT_MATERIALIZE_BUSY_PERCENT', env.AUDIT_MATERIALIZE_BUSY_PERCENT, 30, 0, 100),
         maxLagMs: intBetween('AUDIT_MATERIALIZE_MAX_LAG_MS', env.AUDIT_MATERIALIZE_MAX_LAG_MS, 10_000, 0, 3_600_000),
       },
+    },
+    bulkExport: {
+      enabled: booleanFrom('BULK_EXPORT_ENABLED', env.BULK_EXPORT_ENABLED, true),
+      worker: booleanFrom('BULK_EXPORT_WORKER', env.BULK_EXPORT_WORKER, true),
+      fileStore: oneOf('BULK_FILE_STORE', env.BULK_FILE_STORE, ['gridfs', 'directory'] as const, 'gridfs'),
+      fileDir: path.resolve(rootDir, env.BULK_FILE_DIR || path.join(env.DATA_DIR || '.data', 'bulk-files')),
+      fileKeepMs: intBetween('BULK_FILE_HOURS', env.BULK_FILE_HOURS, 24, 1, 24 * 30) * 3_600_000,
+      fileMaxBytes: bytesFrom('BULK_FILE_MAX_BYTES', env.BULK_FILE_MAX_BYTES, 256 * 1024 * 1024),
+      pageSize: intBetween('BULK_PAGE_SIZE', env.BULK_PAGE_SIZE, 1000, 1, 1000),
+      maxJobsPerClient: intBetween('BULK_MAX_JOBS_PER_CLIENT', env.BULK_MAX_JOBS_PER_CLIENT, 2, 1, 100),
+      leaseMs: intBetween('BULK_LEASE_MS', env.BULK_LEASE_MS, 30_000, 1_000, 600_000),
+      workerPollMs: intBetween('BULK_WORKER_POLL_MS', env.BULK_WORKER_POLL_MS, 2_000, 50, 60_000),
+      retryAfterSeconds: intBetween('BULK_RETRY_AFTER_SECONDS', env.BULK_RETRY_AFTER_SECONDS, 2, 1, 3600),
+      minPollMs: intBetween('BULK_MIN_POLL_MS', env.BULK_MIN_POLL_MS, 500, 0, 60_000),
     },
     clinic: {
       name: env.CLINIC_NAME || 'Riverbend Health',

@@ -36,6 +36,7 @@ import { AuditJournal } from './audit/audit-journal.ts';
 import { AuditMaterializer } from './audit/audit-materializer.ts';
 import { AuditNames } from './audit/audit-names.ts';
 import { accountAuditEvents } from './audit/account-events.ts';
+import { createBulkExport } from './fhir/bulk/bulk-export.ts';
 
 /** How long shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -181,6 +182,11 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       search: search.interactions,
       supportedProfiles: (type) => profilesByType[type] ?? [],
     };
+    // Bulk export: this instance's worker takes jobs any instance queued.
+    // The client registry belongs to the authorization server, built below; jobs run after start-up.
+    if (config.bulkExport.enabled) {
+      services.bulk = await createBulkExport(database.db, config.bulkExport, services, log, async (clientId) => Boolean(await authServer?.services.clients.get(clientId)));
+    }
     // TTL indexes expire authorization records where the database has them (not FerretDB 1.x).
     const ferretDb = await wantsKeyHints(database.db, 'auto');
     // Sign-in sessions of the pages; the authorization server's sessions follow them.
@@ -219,6 +225,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       audit: services.audit,
     });
     authServer = auth;
+    // Jobs run once everything they use is there (the client registry just now).
+    services.bulk?.start();
     const app = createApp({
       config,
       log,
@@ -226,6 +234,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       isDatabaseHealthy: database.isHealthy,
       isReady: () => ready,
       auth,
+      ...(services.bulk ? { bulk: { bulk: services.bulk, audit: services.audit } } : {}),
     });
     const server = createHttpServer(app);
     server.keepAliveTimeout = 65_000;
@@ -266,6 +275,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
           });
           server.closeIdleConnections();
         });
+        // An export in progress stops after its page and is handed back (another instance resumes it).
+        await services.bulk?.stop();
         // What the finished requests recorded is written before the database goes.
         await audit?.close();
         await materializer?.close();

@@ -145,15 +145,18 @@ async function staffPatients(data: AccessData, orgs: string[]): Promise<'all' | 
   return data.ids('Patient', { 'sp.organization.r': { $in: refs } }, MAX_STAFF_PATIENTS);
 }
 
-/** The Patient members of a Group (Group/id) that are active (not inactive, period not over). */
-async function groupMembers(data: AccessData, group: string): Promise<string[]> {
-  const resource = await data.read('Group', group.slice('Group/'.length));
-  const now = Date.now();
+/** The Patient members of a Group resource that are active (not inactive, period not over). */
+export function activePatientMembers(resource: Record<string, unknown> | undefined, now = Date.now()): string[] {
   const members = (resource?.member as Array<{ entity?: { reference?: string }; inactive?: boolean; period?: { end?: string } }> | undefined) ?? [];
   return members
     .filter((m) => !m.inactive && !(m.period?.end && Date.parse(m.period.end) < now))
     .map((m) => refId(m.entity, 'Patient'))
     .filter((id): id is string => Boolean(id));
+}
+
+/** The active Patient members of a Group (Group/id). */
+async function groupMembers(data: AccessData, group: string): Promise<string[]> {
+  return activePatientMembers(await data.read('Group', group.slice('Group/'.length)));
 }
 
 /** Works out the view of one request (once; the router keeps it on the context). */

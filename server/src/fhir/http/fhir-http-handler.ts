@@ -16,7 +16,7 @@ import { isLargeBody, jsonPieces } from './json-text.ts';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** Retry-After of a 503 while the database is unreachable: about how long a restart or failover takes. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
-const FORWARDED_HEADERS = ['if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
+const FORWARDED_HEADERS = ['accept', 'if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
 
 export interface FhirHttpOptions {
   interaction: FhirInteraction;
@@ -199,13 +199,13 @@ export function createFhirHttpHandler(options: FhirHttpOptions): RequestHandler 
 }
 
 /** Any origin may call the API: it is protected by bearer tokens, not by cookies. */
-const CORS_HEADERS = [
+export const CORS_HEADERS = [
   'Access-Control-Allow-Origin',
   '*',
   'Access-Control-Expose-Headers',
-  'Location, Content-Location, ETag, Last-Modified, X-Request-Id, X-Progress, Retry-After, WWW-Authenticate',
+  'Location, Content-Location, ETag, Last-Modified, X-Request-Id, X-Progress, Retry-After, WWW-Authenticate, Expires, Content-Range',
 ];
-const PREFLIGHT_HEADERS = [
+export const PREFLIGHT_HEADERS = [
   'Access-Control-Allow-Methods',
   'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
   'Access-Control-Allow-Headers',

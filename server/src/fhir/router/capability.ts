@@ -115,9 +115,9 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
       conditionalUpdate: conditional,
       conditionalDelete: conditional ? 'single' : 'not-supported',
       referencePolicy: ['literal', 'local'],
-      operation: operationsOf(type).map((op) => ({
+      operation: operationsOf(type, services).map((op) => ({
         name: op.name,
-        definition: op.definition,
+        definition: op.definitionOn?.[type] ?? op.definition,
       })),
     };
     const profiles = services.supportedProfiles?.(type) ?? [];
@@ -147,6 +147,8 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
     status: 'active',
     date: startedAt.toISOString(),
     kind: 'instance',
+    // Bulk Data export at system, Patient and Group level. See: https://hl7.org/fhir/uv/bulkdata/CapabilityStatement-bulk-data.html
+    ...(services.bulk ? { instantiates: ['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data'] } : {}),
     software: { name: 'health-records-server', version: SOFTWARE_VERSION },
     implementation: { description: 'Health-records FHIR R4 server', url: `${services.config.baseUrl}/fhir` },
     fhirVersion: '4.0.1',
@@ -167,7 +169,7 @@ export function capabilityStatement(services: FhirServices, startedAt: Date): Ca
         ].join('\n\n') || undefined,
         resource: resources,
         interaction: systemInteractions,
-        operation: OPERATIONS.filter((op) => op.level.includes('system')).map((op) => ({ name: op.name, definition: op.definition })),
+        operation: OPERATIONS.filter((op) => op.level.includes('system') && (!op.enabled || op.enabled(services))).map((op) => ({ name: op.name, definition: op.definition })),
       },
     ],
   };

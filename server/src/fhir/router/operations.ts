@@ -5,12 +5,18 @@ import type { AccessContext, FhirRequest, FhirResponse } from '../types.ts';
 import { validateOperation } from '../ops/validate-operation.ts';
 import { EVERYTHING_DEFINITION, patientEverything } from '../ops/patient-everything.ts';
 import { RELEASE_DEFINITION, releaseResult } from '../ops/result-release-operation.ts';
+import { EXPORT_DEFINITION, exportKickOff, GROUP_EXPORT_DEFINITION, PATIENT_EXPORT_DEFINITION } from '../ops/bulk-export-kickoff.ts';
+import { badRequest } from '../outcome.ts';
 
 export type OperationLevel = 'system' | 'type' | 'instance';
 
 export interface OperationDefinitionEntry {
   name: string;
   definition: string;
+  /** Another definition on some types (Patient/$export is patient-export). */
+  definitionOn?: Record<string, string>;
+  /** Operations that are there only when a part of the server is (bulk export). */
+  enabled?(services: FhirServices): boolean;
   level: OperationLevel[];
   /** Resource types it is offered on (type and instance level); all when absent. */
   types?: string[];
@@ -47,8 +53,25 @@ export const OPERATIONS: OperationDefinitionEntry[] = [
     methods: ['POST'],
     run: releaseResult,
   },
+  {
+    // System level, Patient (type level: every patient) and Group/{id} (its members).
+    name: 'export',
+    definition: EXPORT_DEFINITION,
+    definitionOn: { Patient: PATIENT_EXPORT_DEFINITION, Group: GROUP_EXPORT_DEFINITION },
+    enabled: (services) => services.bulk !== undefined,
+    level: ['system', 'type', 'instance'],
+    types: ['Patient', 'Group'],
+    methods: ['GET', 'POST'],
+    run: (services, req, ctx, target) => {
+      if (target.type === 'Patient' && target.id !== undefined) throw badRequest('$export is offered on Patient (every patient) and on Group/{id}, not on one Patient');
+      if (target.type === 'Group' && target.id === undefined) throw badRequest('$export is offered on a Group instance (Group/{id}/$export), not on the Group type');
+      return exportKickOff(services, req, ctx, target);
+    },
+  },
 ];
 
 /** The operations offered on a resource type (type or instance level). */
-export const operationsOf = (type: string): OperationDefinitionEntry[] =>
-  OPERATIONS.filter((op) => (op.level.includes('type') || op.level.includes('instance')) && (!op.types || op.types.includes(type)));
+export const operationsOf = (type: string, services?: FhirServices): OperationDefinitionEntry[] =>
+  OPERATIONS.filter(
+    (op) => (op.level.includes('type') || op.level.includes('instance')) && (!op.types || op.types.includes(type)) && (!services || !op.enabled || op.enabled(services)),
+  );

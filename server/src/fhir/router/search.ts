@@ -45,6 +45,11 @@ export interface PreparedSearch {
   linkParams: Array<[string, string]>;
   /** Path of the page links below the FHIR base, e.g. Patient/123/$everything. */
   path: string;
+  /**
+   * Conditions per searched type, ANDed into its query beside the access restriction (bulk
+   * export: the patients of a Group, the export's time window, its _typeFilter queries).
+   */
+  conditions?: Record<string, Document>;
 }
 
 export interface SearchInteractions {
@@ -57,8 +62,11 @@ export interface SearchInteractions {
   searchable(type: string, ctx: AccessContext): boolean;
   parametersOf(type: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
   findMatches(type: string, params: Array<[string, string]>, ctx: AccessContext, limit: number): Promise<StoredResource[]>;
-  /** Search parameters of a type as one database condition (granular scopes), unrestricted. */
-  compileConditions(type: string, params: Array<[string, string]>): Promise<Document>;
+  /**
+   * Search parameters of a type as one database condition: unrestricted (granular scopes), or
+   * with the caller's access rules in its chains and _has (bulk export's _typeFilter).
+   */
+  compileConditions(type: string, params: Array<[string, string]>, ctx?: AccessContext): Promise<Document>;
 }
 
 /** The patients whose records a page holds resources of (for the audit trail). */
@@ -101,8 +109,14 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       limits: deps.config.searchLimits,
     });
 
-  const respond = async (params: Array<[string, string]>, ctx: AccessContext, sreq: SearchRequest, path: string): Promise<FhirResponse> => {
-    const result = await run(sreq, envFor(ctx));
+  const respond = async (
+    params: Array<[string, string]>,
+    ctx: AccessContext,
+    sreq: SearchRequest,
+    path: string,
+    env: SearchEnvironment = envFor(ctx),
+  ): Promise<FhirResponse> => {
+    const result = await run(sreq, env);
     const shaping = { summary: sreq.summary, elements: sreq.elements };
     const entry = (t: TypedDoc, mode: 'match' | 'include'): BundleEntry => ({
       fullUrl: `${fhirBase}/${t.type}/${t.doc._id}`,
@@ -174,7 +188,10 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
   const prepared = async (req: FhirRequest, ctx: AccessContext, search: PreparedSearch): Promise<FhirResponse> => {
     const sreq = parse(req, distinctParams(search.params), search.types, search.compartment);
     sreq.include = [...sreq.include, ...(search.include ?? [])];
-    return respond(distinctParams(search.linkParams), ctx, sreq, search.path);
+    const env = envFor(ctx);
+    const extra = search.conditions;
+    if (extra) env.matchCondition = (type) => extra[type];
+    return respond(distinctParams(search.linkParams), ctx, sreq, search.path, env);
   };
 
   return {
@@ -203,7 +220,7 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
       const result = await run({ ...sreq, total: 'none' }, envFor(ctx));
       return result.matches.map((m) => toStoredResource(m.doc));
     },
-    async compileConditions(type, params) {
+    async compileConditions(type, params, ctx) {
       const sreq = parseSearchRequest(params, {
         types: [type],
         registry,
@@ -212,6 +229,12 @@ export function createSearchInteractions(deps: SearchDependencies): SearchIntera
         strict: true,
         limits: deps.config.searchLimits,
       });
+      if (ctx) {
+        // The caller's access rules stay in the chains; the type's own are the search's to add.
+        const env = envFor(ctx);
+        const access = env.restrict;
+        return compileFilter(type, sreq, { ...env, restrict: (t) => (t === type ? undefined : access(t)) });
+      }
       return compileFilter(type, sreq, { ...envFor({ requestId: 'access', principal: { kind: 'server' } }), restrict: () => undefined });
     },
   };

@@ -22,6 +22,8 @@ export interface SearchEnvironment {
   baseUrl: string;
   /** Access rules for one type, ANDed into every query (matches, includes, chains). */
   restrict(type: string): Document | undefined;
+  /** A condition the matches of a type must meet beyond the criteria (not includes or chains): bulk export's. */
+  matchCondition?(type: string): Document | undefined;
   /** Search lookup keys, on databases that need them (see key-hints.ts). */
   keyHints?: KeyHints;
   limits: SearchLimits;
@@ -56,7 +58,7 @@ export async function compileFilter(
   };
   const conds = await compileCriteria(type, req.criteria, cenv);
   const compartment = req.compartment ? compartmentCondition(type, req.compartment.id) : undefined;
-  return and([compartment, ...conds, env.restrict(type)]);
+  return and([compartment, ...conds, env.restrict(type), env.matchCondition?.(type)]);
 }
 
 /** The page's projection: the resource, its sort values, and the references its _include specs read. */
