@@ -7,6 +7,7 @@ import { useLabResults } from '../../fhir/fhir-queries.ts';
 import { flagOf, formatDate, observationDate, testKey, testName, valueText } from '../../fhir/observation-text.ts';
 import { QueryState } from '../../components/query-state.tsx';
 import { FlagBadge } from './flag-badge.tsx';
+import { ResultTable } from './result-table.tsx';
 
 function ByDate({ results }: { results: Observation[] }) {
   const days = new Map<string, Observation[]>();
@@ -21,32 +22,7 @@ function ByDate({ results }: { results: Observation[] }) {
           <Title order={2} size="h4" mb={4}>
             {formatDate(day || undefined)}
           </Title>
-          <Table.ScrollContainer minWidth={320}>
-            <Table striped verticalSpacing={6}>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Test</Table.Th>
-                  <Table.Th>Result</Table.Th>
-                  <Table.Th>Flag</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {list.map((o) => (
-                  <Table.Tr key={o.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/results/${o.id}`}>
-                        {testName(o)}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>{valueText(o)}</Table.Td>
-                    <Table.Td>
-                      <FlagBadge flag={flagOf(o)} />
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <ResultTable results={list} first="Test" label={testName} />
         </section>
       ))}
     </Stack>

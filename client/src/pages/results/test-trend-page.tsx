@@ -3,12 +3,12 @@
 // screen readers get.
 import { lazy, Suspense } from 'react';
 import { Link, useParams } from 'react-router';
-import { Anchor, Card, Skeleton, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Card, Skeleton, Stack, Text, Title } from '@mantine/core';
 import type { Observation } from 'fhir/r4';
 import { useLabResults } from '../../fhir/fhir-queries.ts';
-import { flagOf, formatDate, observationDate, rangeText, testKey, testName, valueText } from '../../fhir/observation-text.ts';
+import { formatDate, observationDate, rangeText, testKey, testName } from '../../fhir/observation-text.ts';
 import { QueryState } from '../../components/query-state.tsx';
-import { FlagBadge } from './flag-badge.tsx';
+import { ResultTable } from './result-table.tsx';
 
 const TrendChart = lazy(() => import('./trend-chart.tsx'));
 
@@ -41,33 +41,7 @@ function Trend({ results }: { results: Observation[] }) {
           </Suspense>
         </Card>
       )}
-      <Table.ScrollContainer minWidth={320}>
-        <Table striped>
-          <Table.Caption>Every result of this test, newest first</Table.Caption>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Date</Table.Th>
-              <Table.Th>Result</Table.Th>
-              <Table.Th>Flag</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {results.map((o) => (
-              <Table.Tr key={o.id}>
-                <Table.Td>
-                  <Anchor component={Link} to={`/results/${o.id}`}>
-                    {formatDate(observationDate(o))}
-                  </Anchor>
-                </Table.Td>
-                <Table.Td>{valueText(o)}</Table.Td>
-                <Table.Td>
-                  <FlagBadge flag={flagOf(o)} />
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+      <ResultTable results={results} first="Date" label={(o) => formatDate(observationDate(o))} caption="Every result of this test, newest first" />
     </Stack>
   );
 }
