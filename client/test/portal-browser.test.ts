@@ -6,14 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
+import { launchChromium } from '../../server/test/support/chromium.ts';
 import { freshAddress, type AccountsServer } from '../../server/test/support/accounts.ts';
 import { DEMO_PATIENT_PASSWORD } from '../../server/src/auth/accounts/demo-accounts.ts';
 import { startPortalServer } from './support/portal-server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SHOTS = path.resolve(import.meta.dirname, 'artifacts');
 const PHONE = { width: 360, height: 780 };
 const DESKTOP = { width: 1280, height: 900 };
@@ -27,9 +26,8 @@ describe('Patient portal in a browser', function () {
   let browser: Browser;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
     fs.mkdirSync(SHOTS, { recursive: true });
-    [server, browser] = await Promise.all([startPortalServer(['01-mei-helen-rossi.json', '07-nia-ali.json']), chromium.launch({ executablePath: CHROMIUM, args: FLAGS })]);
+    [server, browser] = await Promise.all([startPortalServer(['01-mei-helen-rossi.json', '07-nia-ali.json']), launchChromium()]);
   });
   after(async () => {
     await browser?.close();

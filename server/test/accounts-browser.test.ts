@@ -8,12 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
+import { launchChromium } from './support/chromium.ts';
 import { authorizationUrl, createPatient, freshAddress, issueCode, linkIn, mailTo, registerApp, startAccountsServer, totpNow, type AccountsServer } from './support/accounts.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SHOTS = process.env.SCREENSHOT_DIR ?? path.join(os.tmpdir(), 'account-pages-screenshots');
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
@@ -24,9 +23,8 @@ describe('Sign-in pages in a browser', function () {
   let browser: Browser;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
     fs.mkdirSync(SHOTS, { recursive: true });
-    [server, browser] = await Promise.all([startAccountsServer(), chromium.launch({ executablePath: CHROMIUM, args: FLAGS })]);
+    [server, browser] = await Promise.all([startAccountsServer(), launchChromium()]);
   });
   after(async () => {
     await browser?.close();
