@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { Db } from 'mongodb';
 import type { ServerConfig } from '../config.ts';
 import type { AccountServices } from '../auth/accounts/account-services.ts';
+import { endClientAccess } from '../auth/accounts/access-ending.ts';
 import { AccountStore } from '../auth/accounts/account-store.ts';
 import { ClientRegistry, type ClientRecord, type ClientType } from '../auth/clients.ts';
 import { loadSecret, SecretBox } from '../auth/secret-box.ts';
@@ -112,8 +113,7 @@ export async function removeClient(ctx: AdminContext, clientId: string | undefin
   if (!clientId) throw new AdminUsageError('give the client id to remove');
   if (!(await ctx.clients.remove(clientId))) throw new AdminUsageError(`no client ${clientId}`);
   // Its tokens go with it.
-  await ctx.db.collection('auth_tokens').deleteMany({ 'payload.clientId': clientId });
-  await ctx.db.collection('auth_refreshtoken').deleteMany({ 'payload.clientId': clientId });
+  await endClientAccess(ctx.db, clientId);
   return { removed: clientId };
 }
 

@@ -15,6 +15,13 @@ export async function endAccess(db: Db, sessions: AccountSessions, accountId: st
   }
 }
 
+/** Ends an app's access when it is removed: every token and unused code issued to it. */
+export async function endClientAccess(db: Db, clientId: string): Promise<void> {
+  for (const name of new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode'].map(collectionOf))) {
+    await db.collection(name).deleteMany({ 'payload.clientId': clientId });
+  }
+}
+
 /** Ends one authorization server session (the browser's, at sign-out) by its cookie value. */
 export async function endProviderSession(db: Db, cookieValue: string | undefined, hash: (id: string) => string): Promise<void> {
   if (!cookieValue || cookieValue.length > 200) return;
